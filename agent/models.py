@@ -1,0 +1,190 @@
+"""The case model: what casewright reads (epics, stories, criteria, rule pages) and writes (UAT cases).
+
+Every other module speaks in these types. They are plain pydantic models so that they
+serialise to JSON for checkpoints, reports, Celery results and fine-tuning data alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CaseKind = Literal["positive", "negative", "boundary", "end_to_end"]
+Confidence = Literal["high", "medium", "low"]
+Severity = Literal["error", "warning", "info"]
+SourceKind = Literal["epic", "story", "criterion", "page", "page_section", "test_case"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceRef(_Model):
+    """Where a detail came from: a Jira issue, a criterion, a Confluence section or an approved case."""
+
+    kind: SourceKind
+    id: str = Field(description="Issue key, criterion id, page id or knowledge-chunk id")
+    title: str = ""
+    url: str | None = None
+
+
+class Parameter(_Model):
+    """An input the story names (an API parameter, a form field) with what is known about it."""
+
+    name: str
+    location: str = Field("", description="path, query, header, body or form")
+    type: str = ""
+    required: bool = False
+    enum: list[str] = Field(default_factory=list)
+    default: str | None = None
+    format: str | None = None
+    pattern: str | None = None
+    description: str = ""
+
+
+class AcceptanceCriterion(_Model):
+    id: str = Field(description="Stable id: STORY-KEY/AC-n")
+    story_key: str
+    text: str = Field(description="The criterion as written, cleaned of markup")
+    section: str = Field("", description="Heading it was found under, e.g. 'Error Scenarios'")
+    style: Literal["gherkin", "bullet", "numbered", "rule", "prose"] = "bullet"
+    given: list[str] = Field(default_factory=list)
+    when: list[str] = Field(default_factory=list)
+    then: list[str] = Field(default_factory=list)
+    vague: bool = Field(False, description="True when it names no observable outcome or condition")
+
+
+class Page(_Model):
+    """A Confluence page of business rules, converted to clean text."""
+
+    id: str
+    title: str
+    space: str = ""
+    labels: list[str] = Field(default_factory=list)
+    text: str = ""
+    url: str | None = None
+    ancestors: list[str] = Field(default_factory=list)
+    updated: str | None = None
+
+
+class Step(_Model):
+    action: str
+    data: str = ""
+    expected: str
+
+
+class UATCase(_Model):
+    id: str
+    title: str
+    objective: str
+    persona: str
+    preconditions: list[str] = Field(default_factory=list)
+    test_data: dict[str, str] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+    priority: str = "Medium"
+    kind: CaseKind = "positive"
+    story_key: str
+    criterion_ids: list[str] = Field(default_factory=list)
+    sources: list[SourceRef] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list)
+    confidence: Confidence = "high"
+    notes: str = ""
+
+
+class Story(_Model):
+    key: str
+    id: str = ""
+    summary: str
+    description: str = ""
+    issue_type: str = "Story"
+    epic_key: str | None = None
+    project: str = ""
+    labels: list[str] = Field(default_factory=list)
+    status: str = ""
+    priority: str | None = None
+    updated: str | None = None
+    url: str | None = None
+    criteria: list[AcceptanceCriterion] = Field(default_factory=list)
+    parameters: list[Parameter] = Field(default_factory=list)
+    method: str | None = Field(None, description="HTTP method when the story specifies a REST endpoint")
+    endpoint: str | None = Field(None, description="Path when the story specifies a REST endpoint")
+    linked_pages: list[str] = Field(default_factory=list, description="Confluence page ids the story links to")
+    approved_cases: list[UATCase] = Field(default_factory=list, description="The team's approved cases linked to it")
+
+
+class Epic(_Model):
+    key: str
+    id: str = ""
+    summary: str
+    description: str = ""
+    project: str = ""
+    labels: list[str] = Field(default_factory=list)
+    status: str = ""
+    updated: str | None = None
+    url: str | None = None
+    story_keys: list[str] = Field(default_factory=list)
+    linked_pages: list[str] = Field(default_factory=list)
+
+
+class Finding(_Model):
+    """Something a person should look at: a gap in the requirement or in the generated cases."""
+
+    severity: Severity = "warning"
+    code: str = Field(description="Stable machine-readable code, e.g. 'no-criteria', 'uncovered-criterion'")
+    message: str
+    story_key: str | None = None
+    criterion_id: str | None = None
+    case_id: str | None = None
+
+
+class CriterionCoverage(_Model):
+    criterion_id: str
+    story_key: str
+    case_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.case_ids)
+
+
+class Flow(_Model):
+    """An end-to-end business flow: stories whose outcomes feed each other, in order."""
+
+    name: str
+    story_keys: list[str]
+    rationale: str = ""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class CaseSet(_Model):
+    """An epic's generated cases plus what review found and how well the criteria are covered."""
+
+    epic: Epic
+    stories: list[Story] = Field(default_factory=list)
+    cases: list[UATCase] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    coverage: list[CriterionCoverage] = Field(default_factory=list)
+    flows: list[Flow] = Field(default_factory=list)
+    run_id: str = ""
+    generator: str = "rules"
+    template: str = ""
+    generated_at: str = Field(default_factory=_now)
+    stats: dict[str, float | int | str] = Field(default_factory=dict)
+
+    def cases_for(self, story_key: str) -> list[UATCase]:
+        return [c for c in self.cases if c.story_key == story_key]
+
+    @property
+    def criteria(self) -> list[AcceptanceCriterion]:
+        return [c for s in self.stories for c in s.criteria]
+
+    @property
+    def coverage_ratio(self) -> float:
+        if not self.coverage:
+            return 0.0
+        return sum(1 for c in self.coverage if c.covered) / len(self.coverage)

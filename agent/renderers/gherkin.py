@@ -1,0 +1,192 @@
+"""Gherkin feature files: a Feature per story, a Scenario per case, tagged for traceability.
+
+Text from Jira can hold anything ('#', '@', '|', '\"\"\"', keywords, line breaks). Every line is
+normalised so the official parser (gherkin-official) always accepts the file and reads back the
+same words: step and name text is collapsed to one line, description lines that a parser would
+take for syntax are prefixed, tags keep only tag-safe characters, table cells are escaped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.models import CaseSet, Story, UATCase
+from agent.renderers.common import is_end_to_end, one_line, safe_filename, story_index
+
+_STEP_KEYWORDS = ("Given", "When", "Then", "And", "But")
+_BLOCK_KEYWORDS = (
+    "Feature", "Business Need", "Ability", "Rule", "Background", "Example", "Scenario",
+    "Scenario Outline", "Scenario Template", "Examples", "Scenarios",
+)
+_SYNTAX_START = re.compile(
+    r"^(?:#|@|\||\"\"\"|```|\*(?:\s|$)|(?:%s)(?:\s|$)|(?:%s)\s*:)"
+    % ("|".join(_STEP_KEYWORDS), "|".join(re.escape(k) for k in _BLOCK_KEYWORDS))
+)
+_LEADING_STEP_KEYWORD = re.compile(r"^(?:%s)\s+(?=\S)" % "|".join(_STEP_KEYWORDS))
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]+")
+
+INDENT_SCENARIO = "  "
+INDENT_STEP = "    "
+INDENT_TABLE = "      "
+
+
+def tag(text: str) -> str:
+    """A valid Gherkin tag: '/' becomes '_', any other run of unsafe characters becomes '-'."""
+    body = _TAG_UNSAFE.sub("-", (text or "").replace("/", "_"))
+    body = re.sub(r"-{2,}", "-", body).strip("-")
+    return "@" + (body or "untagged")
+
+
+def criterion_tag(criterion_id: str) -> str:
+    return tag(criterion_id)
+
+
+def description_line(text: str) -> str:
+    """One description line that a parser can never mistake for a keyword, tag, table, comment or doc string."""
+    line = one_line(text)
+    return f"- {line}" if _SYNTAX_START.match(line) else line
+
+
+def step_text(text: str) -> str:
+    """Step text on one line, without a repeated leading keyword ('Given Given ...')."""
+    line = one_line(text)
+    return _LEADING_STEP_KEYWORD.sub("", line, count=1) or line
+
+
+def table_cell(text: str) -> str:
+    """Escape a data-table cell as the Gherkin grammar defines: backslash, pipe and newline."""
+    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "\\n")
+
+
+def persona_step(persona: str) -> str:
+    """'Contact Centre Agent' -> 'I am a Contact Centre Agent'."""
+    text = step_text(persona)
+    if not text:
+        return ""
+    lower = text.lower()
+    if lower.startswith(("i am ", "i'm ")):
+        return text
+    if lower.startswith(("a ", "an ", "the ")):
+        return f"I am {text}"
+    article = "an" if lower[0] in "aeiou" else "a"
+    return f"I am {article} {text}"
+
+
+def case_tags(case: UATCase) -> list[str]:
+    tags = [tag(case.id), *(criterion_tag(c) for c in case.criterion_ids), tag(case.kind), tag(case.priority.lower())]
+    if case.confidence == "low":
+        tags.append("@low-confidence")
+    seen: list[str] = []
+    for t in tags:
+        if t not in seen:
+            seen.append(t)
+    return seen
+
+
+def _step(keyword: str, previous: str | None, text: str) -> tuple[str, str]:
+    shown = "And" if previous == keyword else keyword
+    return f"{INDENT_STEP}{shown} {step_text(text)}", keyword
+
+
+def scenario_lines(case: UATCase) -> list[str]:
+    """The tagged Scenario for one case."""
+    lines = [INDENT_SCENARIO + " ".join(case_tags(case))]
+    lines.append(f"{INDENT_SCENARIO}Scenario: {one_line(case.title) or case.id}")
+    if case.objective.strip():
+        lines.append(f"{INDENT_STEP}{description_line('Objective: ' + case.objective)}")
+        lines.append("")
+    previous: str | None = None
+    givens = [persona_step(case.persona)] if case.persona.strip() else []
+    givens += [p for p in case.preconditions if p.strip()]
+    for text in givens:
+        line, previous = _step("Given", previous, text)
+        lines.append(line)
+    if case.test_data:
+        line, previous = _step("Given", previous, "the test data is:")
+        lines.append(line)
+        rows = [("Name", "Value"), *case.test_data.items()]
+        lines.extend(f"{INDENT_TABLE}| {table_cell(k)} | {table_cell(v)} |" for k, v in rows)
+    for step in case.steps:
+        action = one_line(step.action)
+        data = one_line(step.data)
+        if action or data:
+            if action and data:
+                text = f"{action} (data: {data})"
+            else:
+                text = action or f"I use the data: {data}"
+            line, previous = _step("When", previous, text)
+            lines.append(line)
+        if step.expected.strip():
+            line, previous = _step("Then", previous, step.expected)
+            lines.append(line)
+    return lines
+
+
+def _feature(name: str, tags: list[str], description: list[str], cases: list[UATCase], header: str) -> str:
+    lines = [header, " ".join(tags), f"Feature: {one_line(name)}"]
+    lines += [f"{INDENT_SCENARIO}{description_line(d)}" for d in description if d.strip()]
+    for case in cases:
+        lines.append("")
+        lines += scenario_lines(case)
+    return "\n".join(lines) + "\n"
+
+
+def story_feature(case_set: CaseSet, story: Story, cases: list[UATCase]) -> str:
+    """The feature file text for one story's (non end-to-end) cases."""
+    description = [f"Story: {story.key}" + (f" ({story.url})" if story.url else ""), f"Epic: {case_set.epic.key}"]
+    if story.criteria:
+        description.append("Acceptance criteria:")
+        description += [f"{c.id}: {c.text}" for c in story.criteria]
+    return _feature(
+        f"{one_line(story.summary) or story.key} [{story.key}]",
+        [tag(story.key), tag(case_set.epic.key)],
+        description,
+        cases,
+        _header(case_set),
+    )
+
+
+def end_to_end_feature(case_set: CaseSet, cases: list[UATCase]) -> str:
+    """The epic-level feature file holding end-to-end cases."""
+    epic = case_set.epic
+    description = [f"Epic: {epic.key}" + (f" ({epic.url})" if epic.url else ""), "End-to-end flows across the epic's stories."]
+    description += [f"Flow {f.name}: {' -> '.join(f.story_keys)}" for f in case_set.flows]
+    return _feature(
+        f"{one_line(epic.summary) or epic.key}: end-to-end [{epic.key}]",
+        [tag(epic.key), "@end_to_end"],
+        description,
+        cases,
+        _header(case_set),
+    )
+
+
+def _header(case_set: CaseSet) -> str:
+    run = f" run {case_set.run_id}" if case_set.run_id else ""
+    return f"# Generated by casewright ({case_set.generator}{run}) for {case_set.epic.key}; {case_set.generated_at}"
+
+
+def render_features(case_set: CaseSet) -> dict[str, str]:
+    """Relative path -> feature text: '<EPIC>/<STORY>.feature' per story with cases, plus
+    '<EPIC>/<EPIC>-end-to-end.feature' when there are end-to-end cases."""
+    epic_dir = safe_filename(case_set.epic.key)
+    stories = story_index(case_set)
+    grouped: dict[str, list[UATCase]] = {}
+    e2e: list[UATCase] = []
+    for case in case_set.cases:
+        if is_end_to_end(case):
+            e2e.append(case)
+        else:
+            grouped.setdefault(case.story_key, []).append(case)
+    files: dict[str, str] = {}
+    order = [s.key for s in case_set.stories if s.key in grouped] + [k for k in grouped if k not in stories]
+    for key in order:
+        story = stories.get(key) or Story(key=key, summary=key)
+        files[f"{epic_dir}/{safe_filename(key)}.feature"] = story_feature(case_set, story, grouped[key])
+    if e2e:
+        files[f"{epic_dir}/{epic_dir}-end-to-end.feature"] = end_to_end_feature(case_set, e2e)
+    return files
+
+
+def render_gherkin(case_set: CaseSet) -> str:
+    """All feature files of an epic, one after another (a preview; each file parses on its own)."""
+    return "\n".join(render_features(case_set).values())

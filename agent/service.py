@@ -1,0 +1,111 @@
+"""Running the agent: the one call the CLI and the workers use.
+
+`generate_epic` runs (or resumes) the graph for one epic with SQLite checkpoints under the data
+directory, thread id = "<epic key>:<run id>", records the run, and reports progress."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agent import models
+from agent.configuration import Configuration
+from agent.graph import compile_graph
+from agent.runs import load_run, new_run_id, save_run
+from connectors.errors import CasewrightError
+
+Progress = Callable[[str, dict[str, Any]], None]
+_STATE_TYPES = [models.Epic, models.Story, models.AcceptanceCriterion, models.Parameter, models.Page,
+                models.Step, models.UATCase, models.SourceRef, models.Finding, models.CriterionCoverage,
+                models.Flow, models.CaseSet]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    epic_key: str
+    status: str  # done, interrupted (waiting for approval)
+    summary: dict[str, Any] = field(default_factory=dict)
+    report_paths: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def thread_id(epic_key: str, run_id: str) -> str:
+    return f"{epic_key}:{run_id}"
+
+
+@contextmanager
+def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
+    path = Path(data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
+    try:
+        saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES))
+        saver.setup()
+        yield saver
+    finally:
+        conn.close()
+
+
+def _run_config(cfg: Configuration, epic_key: str, run_id: str, concurrency: int) -> dict[str, Any]:
+    return {"configurable": {**cfg.as_configurable(), "thread_id": thread_id(epic_key, run_id)},
+            "max_concurrency": concurrency, "recursion_limit": 200}
+
+
+def generate_epic(epic_key: str, cfg: Configuration | None = None, *, run_id: str | None = None,
+                  resume: bool = False, progress: Progress | None = None, concurrency: int = 8,
+                  resume_value: Any = None) -> RunResult:
+    """Run the graph for `epic_key`, or continue run `run_id` from its last checkpoint when resume."""
+    cfg = cfg or Configuration()
+    if resume:
+        if not run_id:
+            raise CasewrightError("--resume needs a run id (see `casewright runs`)")
+        record = load_run(cfg.data_dir, run_id)
+        if record.get("epic_key") != epic_key:
+            raise CasewrightError(f"run {run_id} is for epic {record.get('epic_key')}, not {epic_key}")
+        saved = record.get("config") or {}
+        cfg = Configuration(**{**saved, "data_dir": cfg.data_dir, "fail_at": cfg.fail_at})
+    run_id = run_id or new_run_id()
+    save_run(cfg.data_dir, run_id, epic_key=epic_key, status="running", config=cfg.as_configurable(),
+             **({} if resume else {"started_at": models._now()}))
+    graph_input: Any = None if resume else {"epic_key": epic_key, "run_id": run_id}
+    if resume_value is not None:
+        from langgraph.types import Command
+
+        graph_input = Command(resume=resume_value)
+    with checkpointer(cfg.data_dir) as saver:
+        graph = compile_graph(saver)
+        config = _run_config(cfg, epic_key, run_id, concurrency)
+        if resume and resume_value is None:
+            snapshot = graph.get_state(config)
+            if not snapshot.next and snapshot.values.get("summary"):
+                save_run(cfg.data_dir, run_id, status="done")
+                return _result(run_id, epic_key, "done", snapshot.values)
+        try:
+            for update in graph.stream(graph_input, config, stream_mode="updates"):
+                if progress:
+                    for node, value in update.items():
+                        progress(node.split(":")[0], value if isinstance(value, dict) else {})
+        except CasewrightError:
+            save_run(cfg.data_dir, run_id, status="failed")
+            raise
+        except Exception as exc:
+            save_run(cfg.data_dir, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        snapshot = graph.get_state(config)
+        status = "interrupted" if snapshot.next else "done"
+        save_run(cfg.data_dir, run_id, status="waiting-approval" if status == "interrupted" else "done",
+                 summary=snapshot.values.get("summary"), report_paths=snapshot.values.get("report_paths"),
+                 **({"finished_at": models._now()} if status == "done" else {}))
+        return _result(run_id, epic_key, status, snapshot.values)
+
+
+def _result(run_id: str, epic_key: str, status: str, values: dict[str, Any]) -> RunResult:
+    return RunResult(run_id=run_id, epic_key=epic_key, status=status, summary=values.get("summary") or {},
+                     report_paths=values.get("report_paths") or [], state=dict(values))

