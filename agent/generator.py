@@ -18,14 +18,17 @@ from typing import Any, Callable
 
 from agent.boundaries import Limit, find_enumeration, find_limits, find_time_limits
 from agent.models import AcceptanceCriterion, Finding, Flow, Parameter, SourceRef, Step, Story, UATCase
-from agent.phrasing import behaviour_phrase, clean, declarative, is_negative, sentence, short, split_behaviour
+from agent.phrasing import (actor_action, behaviour_phrase, imperative, clauses, clean, declarative, is_negative, mask_quotes,
+                            sentence, short, split_behaviour)
 from agent.template import HouseTemplate
 
 SUCCESS_SECTIONS = re.compile(r"success|happy|positive", re.I)
-_REQUIRED = re.compile(r"\b(?P<what>[\w\s'-]{2,40}?)\s+(?:is|are)\s+(?:required|mandatory)\b|"
-                       r"\b(?:must|should)\s+(?:enter|provide|supply|select|capture)\s+(?:a|an|the)?\s*(?P<what2>[\w\s'-]{2,40})",
+_REQUIRED = re.compile(r"\b(?P<what>(?:[\w'-]+\s+){0,3}[\w'-]+)\s+(?:is|are)\s+(?:required|mandatory)\b|"
+                       r"\b(?:must|should)\s+(?:enter|provide|supply|select|capture)\s+"
+                       r"(?:(?:a|an|the|at least one)\s+)?(?P<what2>(?:[\w'-]+\s*){1,4})",
                        re.I)
-_ONLY_ROLE = re.compile(r"\bonly\s+(?:a|an|the)?\s*(?P<role>[A-Z][\w]*(?:\s+[A-Z][\w]*){0,3}s?)\b\s+(?:can|may|is|are|should|must)\b")
+_MESSAGE_CONTENT = re.compile(r"\b(?:saying|stating|that says|reading|which reads|telling (?:them|the customer))\b.*$", re.I)
+_ONLY_ROLE = re.compile(r"\b(?i:only)\s+(?:a|an|the)?\s*(?P<role>[A-Z][\w]*(?:\s+[A-Z][\w]*){0,3}s?)\b\s+(?:can|may|is|are|should|must)\b")
 
 # Hook for retrieval grounding (agent/grounding.py registers itself here when present):
 # fn(story, criterion, retrieved_chunks) -> list of extra limits text sources [(text, SourceRef)]
@@ -75,7 +78,8 @@ def _style(story: Story, template: HouseTemplate) -> tuple[str | None, list[str]
     for c in cases:
         for p in c.preconditions:
             counts[p] = counts.get(p, 0) + 1
-    shared = [p for p, n in counts.items() if n * 2 >= len(cases)]
+    # only generic set-up carries over; anything with figures is another case's test data
+    shared = [p for p, n in counts.items() if n * 2 >= len(cases) and not re.search(r"\d", p)]
     return persona, shared[:3]
 
 
@@ -146,7 +150,7 @@ class StoryGenerator:
         return persona
 
     def base_preconditions(self, persona: str) -> list[str]:
-        items = list(self.shared_preconditions) or self.template.preconditions(persona, self.api)
+        items = self.template.preconditions(persona, self.api) + list(self.shared_preconditions)
         return list(dict.fromkeys(items))
 
     def api_call(self, data: str, expected: list[str]) -> list[Step]:
@@ -155,29 +159,46 @@ class StoryGenerator:
         steps += [Step(action="Inspect the response", data="", expected=e) for e in expected[1:]]
         return steps
 
-    def ui_steps(self, c: AcceptanceCriterion, condition: str, outcome: str, data: str = "") -> list[Step]:
-        steps: list[Step] = []
-        if c.given or c.when:
-            for g in c.given[1:]:
-                steps.append(Step(action=f"Confirm that {clean(g).rstrip('.')}", data="",
-                                  expected=sentence(f"{clean(g).rstrip('.')} is shown as described")))
-            whens = c.when or [f"carry out '{self.story.summary}'"]
-            for i, w in enumerate(whens):
-                last = i == len(whens) - 1
-                expected = [declarative(t) for t in c.then] if last and c.then else []
-                steps.append(Step(action=sentence(w), data=data if i == 0 else "",
-                                  expected=expected[0] if expected else "The action is accepted and the screen updates."))
-                for e in expected[1:]:
-                    steps.append(Step(action="Check the result on screen and in the customer record", data="", expected=e))
-            return steps
+    def opening(self) -> list[Step]:
+        o = self.template.opening_step
+        return [Step(action=o.action, data="", expected=o.expected)] if o and not self.api else []
+
+    def story_action(self) -> str:
         summary = clean(self.story.summary).rstrip(".")
-        if condition:
-            steps.append(Step(action=f"Set up the scenario: {clean(condition).rstrip('.')}", data=data,
-                              expected="The scenario is in place for the customer under test."))
-            data = ""
-        steps.append(Step(action=f"Carry out '{summary}' in the service console", data=data,
-                          expected=declarative(outcome)))
+        summary = re.sub(r"^as an? [^,]+,\s*i want to\s*", "", summary, flags=re.I)
+        summary = re.sub(r"\ba customer\b", "the customer", summary)
+        first = summary.split(" ", 1)[0].lower()
+        if first in {"the", "a", "an", "new"} or first.endswith(("ion", "ment", "ance", "ity")):
+            text = f"Carry out '{summary}'"
+        else:
+            text = summary[0].upper() + summary[1:]
+        ctx = self.template.action_context
+        return f"{text} {ctx}".strip() if ctx and ctx.lower() not in text.lower() else text
+
+    def gherkin_steps(self, c: AcceptanceCriterion, data: str = "") -> list[Step]:
+        steps = self.opening()
+        whens = c.when or [self.story_action()]
+        thens = " ".join(declarative(t) for t in c.then) or "The action completes without error."
+        for i, w in enumerate(whens):
+            last = i == len(whens) - 1
+            steps.append(Step(action=sentence(actor_action(w) or imperative(w)), data=data if i == 0 else "",
+                              expected=thens if last else "The step completes and the flow moves on."))
         return steps
+
+    def clause_steps(self, outcome: str, data: str = "") -> list[Step]:
+        steps = self.opening()
+        action = actor_action(outcome)
+        if action:
+            steps.append(Step(action=action, data=data,
+                              expected="The entry is accepted and shown on screen; no error is raised."))
+        else:
+            steps.append(Step(action=sentence(self.story_action()), data=data, expected=declarative(outcome)))
+        return steps
+
+    def ui_steps(self, c: AcceptanceCriterion, condition: str, outcome: str, data: str = "") -> list[Step]:
+        if c.style == "gherkin" and (c.when or c.then):
+            return self.gherkin_steps(c, data)
+        return self.clause_steps(outcome, data)
 
     def add(self, draft: Draft) -> None:
         self.drafts.append(draft)
@@ -199,30 +220,59 @@ class StoryGenerator:
             texts = merged_texts or [c.text]
             expected = [declarative(split_behaviour(t).outcome, subject="the API") for t in texts]
             params = [p for p in self.story.parameters if p.required]
-            data = _param_data(params)
-            condition = b.condition
-            test_data = {p.name: _api_value(p) for p in params}
-            if condition:
-                data = self._api_condition_data(condition, data, test_data)
-            title = self.template.title(
-                f"{self.story.method} {self.story.endpoint} " + (
-                    f"returns the documented response when {clean(condition).rstrip('.')}" if condition
-                    else "succeeds with the required parameters" if merged_ids else behaviour_phrase(c.text)))
-            pre = self.base_preconditions(persona)
-            if condition and not kind == "negative":
-                pre.append(sentence(condition))
-            self.add(Draft(title=title, objective=sentence(f"Verify that {behaviour_phrase(c.text) if not merged_ids else 'the endpoint returns the documented success response'}"),
-                           kind=kind, criterion_ids=ids, steps=self.api_call(data, expected), preconditions=pre,
-                           test_data=test_data, persona=persona, confidence=confidence, sources=sources, notes=notes))
+            # "an invalid id is supplied or the body is malformed": one case per alternative
+            conditions = [x for x in re.split(r"\s+or\s+(?=(?:the|an?|no)\s)", b.condition) if x] or [""]
+            for condition in conditions:
+                test_data = {p.name: _api_value(p) for p in params}
+                data = _param_data(params)
+                if condition:
+                    data = self._api_condition_data(condition, data, test_data)
+                outcome = expected[0].rstrip(".")
+                outcome = outcome[0].lower() + outcome[1:]
+                behaviour = (f"{self.story.method} {self.story.endpoint} succeeds with the required parameters"
+                             if merged_ids else f"{self.story.method} {self.story.endpoint}: "
+                             + outcome.replace("the API ", "", 1) + (f" when {clean(condition).rstrip('.')}" if condition else ""))
+                pre = self.base_preconditions(persona)
+                if condition and kind != "negative":
+                    pre.append(sentence(condition))
+                self.add(Draft(title=self.template.title(behaviour),
+                               objective=sentence(f"Verify that {behaviour_phrase(c.text) if not merged_ids else 'the endpoint returns the documented success response'}"),
+                               kind=kind, criterion_ids=ids, steps=self.api_call(data, expected), preconditions=pre,
+                               test_data=test_data, persona=persona, confidence=confidence, sources=sources,
+                               notes=notes))
             return
-        pre = self.base_preconditions(persona)
-        for g in c.given[:1]:
-            pre.append(sentence(g))
-        steps = self.ui_steps(c, b.condition if not c.when else "", b.outcome)
-        self.add(Draft(title=self.template.title(behaviour_phrase(c.text)),
-                       objective=sentence(f"Verify that {behaviour_phrase(c.text)}"), kind=kind, criterion_ids=ids,
-                       steps=steps, preconditions=pre, persona=persona, confidence=confidence, sources=sources,
-                       notes=notes))
+        if c.style == "gherkin" and (c.when or c.then):
+            pre = self.base_preconditions(persona) + [sentence(g) for g in c.given]
+            name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
+            behaviour = name.group(1) if name else behaviour_phrase(" ".join(c.then) or c.text)
+            self.add(Draft(title=self.template.title(behaviour),
+                           objective=sentence(f"Verify that {declarative(' and '.join(c.then)).rstrip('.')[0].lower() + declarative(' and '.join(c.then)).rstrip('.')[1:]}"
+                                              + (f" when {clean(' and '.join(c.when)).rstrip('.')}" if c.when else ""))
+                           if c.then else sentence(f"Verify the scenario '{behaviour}'"),
+                           kind=kind, criterion_ids=ids, steps=self.gherkin_steps(c), preconditions=pre,
+                           persona=persona, confidence=confidence, sources=sources, notes=notes))
+            return
+        drafts: list[Draft] = []
+        for clause in clauses(c.text):
+            cb = split_behaviour(clause)
+            if drafts and not cb.condition and not actor_action(cb.outcome):
+                last = drafts[-1].steps[-1]
+                drafts[-1].steps[-1] = Step(action=last.action, data=last.data,
+                                            expected=f"{last.expected} {declarative(cb.outcome)}".strip())
+                continue
+            pre = self.base_preconditions(persona)
+            if cb.condition:
+                pre.append(sentence(cb.condition))
+            outcome_phrase = declarative(cb.outcome).rstrip(".")
+            behaviour = outcome_phrase[0].lower() + outcome_phrase[1:] if outcome_phrase else c.text
+            if cb.condition:
+                behaviour += f" when {clean(cb.condition).rstrip('.')}"
+            drafts.append(Draft(title=self.template.title(behaviour), objective=sentence(f"Verify that {behaviour}"),
+                                kind="negative" if cb.negative else kind if not drafts else "positive",
+                                criterion_ids=ids, steps=self.clause_steps(cb.outcome), preconditions=pre,
+                                persona=persona, confidence=confidence, sources=sources, notes=notes))
+        for d in drafts:
+            self.add(d)
 
     def _api_condition_data(self, condition: str, data: str, test_data: dict[str, str]) -> str:
         cond = condition.lower()
@@ -246,7 +296,8 @@ class StoryGenerator:
 
     # -- derived cases -----------------------------------------------------------------------------
     def boundaries(self, c: AcceptanceCriterion, extra: list[tuple[str, SourceRef]]) -> None:
-        texts = [(c.text, None)] + extra
+        own = _MESSAGE_CONTENT.sub("", mask_quotes(c.text)[0])
+        texts = [(own, None)] + extra
         seen: set[tuple] = set()
         for text, source in texts:
             for lim in find_limits(text):
@@ -302,9 +353,12 @@ class StoryGenerator:
             return
         persona = self.persona_for(c.text)
         sources = [_story_source(self.story), _criterion_source(self.story, c)]
+        m = re.match(r"^(.+?)\s+(?:must|should|shall|can|may|is|are)\s+(?:be\s+)?(?:one of|either|any of)\b", clean(c.text), re.I)
+        subject = (m.group(1) if m else "the value").strip()
+        subject = subject[0].lower() + subject[1:] if subject[:2] != subject[:2].upper() else subject
         for v in values:
             self.add(Draft(
-                title=self.template.title(f"{short(behaviour_phrase(c.text), 70)} for '{v}'"),
+                title=self.template.title(f"'{v}' is accepted as {subject}"),
                 objective=sentence(f"Check the allowed value '{v}'"), kind="positive", criterion_ids=[c.id],
                 steps=self.ui_steps(c, "", split_behaviour(c.text).outcome, data=v) if not self.api else
                 self.api_call(f"value={v}", [declarative(split_behaviour(c.text).outcome, "the API")]),
@@ -491,6 +545,7 @@ def generate_flow_cases(flows: list[Flow], stories: list[Story], cases: list[UAT
                         template: HouseTemplate, epic_key: str) -> list[UATCase]:
     """One end-to-end case per flow: each story's first positive case becomes one leg of the journey."""
     by_key = {s.key: s for s in stories}
+    opening = {template.opening_step.action} if template.opening_step else set()
     out: list[UATCase] = []
     for n, flow in enumerate(flows, start=1):
         steps: list[Step] = []
@@ -502,8 +557,8 @@ def generate_flow_cases(flows: list[Flow], stories: list[Story], cases: list[UAT
             leg = next((c for c in cases if c.story_key == key and c.kind == "positive"), None)
             if story is None or leg is None:
                 continue
-            main = leg.steps[-1]
-            steps.append(Step(action=f"[{key}] {main.action}", data=main.data, expected=main.expected))
+            main = next((s for s in leg.steps if s.action not in opening), leg.steps[-1])
+            steps.append(Step(action=f"[{key}] {main.action}", data=main.data, expected=leg.steps[-1].expected))
             criterion_ids += leg.criterion_ids[:1]
             sources.append(_story_source(story))
             personas.append(leg.persona)

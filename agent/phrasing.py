@@ -76,20 +76,88 @@ def declarative(text: str, subject: str = "the system") -> str:
     return sentence(t)
 
 
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”')
+_STRONG_VERB = re.compile(
+    r"\b(?:shows?|displays?|returns?|sends?|creates?|offers?|appears?|opens?|stays?|remains?|becomes?|"
+    r"defaults?|prompts?|blocks?|rejects?|asks?|moves?|changes?|is (?:shown|saved|created|set|sent|displayed|"
+    r"disabled|enabled|rejected|blocked|updated|closed|assigned|offered|not)|are (?:shown|saved|created|listed|"
+    r"not)|must|should|cannot|can't|will)\b", re.I)
+_SUBJECT = re.compile(r"\b(?:the|a|an|no|its|it|this|each|every)\b", re.I)
+
+
+def _split_unpunctuated(body: str) -> tuple[str, str] | None:
+    """'the balance is above the limit the action shows X' -> ('the balance is above the limit', 'the action shows X')."""
+    for m in _STRONG_VERB.finditer(body):
+        if m.start() < 8:
+            continue
+        window_start = max(0, m.start() - 45)
+        subjects = [s.start() + window_start for s in _SUBJECT.finditer(body[window_start:m.start()])]
+        subjects = [p for p in subjects if p > 5]
+        if subjects:
+            cut = subjects[-1] if len(body[subjects[-1]:m.start()].split()) <= 5 else subjects[0]
+            return body[:cut], body[cut:]
+    return None
+
+
+def mask_quotes(text: str) -> tuple[str, list[str]]:
+    """Replace quoted messages by placeholders so that their words never drive parsing."""
+    quotes: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        quotes.append(m.group(0))
+        return f"\x00{len(quotes) - 1}\x00"
+
+    return _QUOTED.sub(keep, text), quotes
+
+
+def unmask(text: str, quotes: list[str]) -> str:
+    return re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], text)
+
+
+def clauses(text: str) -> list[str]:
+    """A criterion's clauses, split at semicolons outside quoted text."""
+    masked, quotes = mask_quotes(clean(text))
+    return [unmask(p, quotes).strip() for p in masked.split(";") if p.strip()]
+
+
 def split_behaviour(text: str) -> Behaviour:
-    """Split one criterion sentence into (condition, outcome)."""
-    t = clean(text).rstrip(".")
-    condition, outcome = "", t
-    m = _CONDITION_LEAD.match(t)
-    if m and not re.match(r"^if successful", t, re.I):
+    """Split one criterion sentence into (condition, outcome); quoted messages are never split."""
+    masked, quotes = mask_quotes(clean(text).rstrip("."))
+    condition, outcome = "", masked
+    m = _CONDITION_LEAD.match(masked)
+    if m and not re.match(r"^if successful", masked, re.I):
         condition, outcome = m.group(1), m.group(2)
+    elif re.match(r"^(?:if|when|whenever|once|after)\s", masked, re.I) and not re.match(r"^if successful", masked, re.I):
+        split = _split_unpunctuated(re.sub(r"^\w+\s+", "", masked))
+        if split:
+            condition, outcome = split
     else:
-        m = _CONDITION_TAIL.match(t)
+        m = _CONDITION_TAIL.match(masked)
         if m and len(m.group(1).split()) >= 2:
             outcome, condition = m.group(1), f"{m.group(3)}"
             if m.group(2).lower() == "unless":
                 condition = f"not ({condition})"
-    return Behaviour(condition=condition.strip(), outcome=outcome.strip(), negative=is_negative(t))
+    return Behaviour(condition=unmask(condition.strip(" ,"), quotes), outcome=unmask(outcome.strip(" ,"), quotes),
+                     negative=is_negative(masked))
+
+
+_ACTOR = re.compile(r"^(?:the\s+)?(?P<actor>agent|customer|team leader|user|caller|hardship specialist|specialist|"
+                    r"administrator|admin|tester|account holder)\s+(?P<verb>[a-z]+s)\b(?P<rest>.*)$", re.I)
+
+
+def actor_action(text: str) -> str | None:
+    """'The Agent enters the move-out date' -> 'Enter the move-out date' (None when not actor-led)."""
+    m = _ACTOR.match(clean(text).rstrip("."))
+    if not m or m.group("verb").lower() in {"is", "has", "does", "was"}:
+        return None
+    verb = m.group("verb")
+    if re.search(r"(?:sses|shes|ches|xes|zes)$", verb.lower()):
+        base = verb[:-2]
+    elif verb.lower().endswith("ies"):
+        base = verb[:-3] + "y"
+    else:
+        base = verb[:-1]
+    return sentence(base + m.group("rest"))
 
 
 def behaviour_phrase(text: str) -> str:
@@ -103,3 +171,12 @@ def behaviour_phrase(text: str) -> str:
 def short(text: str, limit: int = 90) -> str:
     t = clean(text)
     return t if len(t) <= limit else t[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def imperative(text: str) -> str:
+    """'Selects a new due date' -> 'Select a new due date' (a step whose subject was dropped)."""
+    t = clean(text)
+    m = re.match(r"^([A-Z][a-z]+)(\b.*)$", t)
+    if not m or not m.group(1).endswith("s") or m.group(1).lower() in {"is", "has", "does", "was", "this", "its"}:
+        return t
+    return actor_action(f"The user {m.group(1).lower()}{m.group(2)}") or t

@@ -53,7 +53,8 @@ def plan_flows(stories: list[Story], max_len: int = 4) -> list[Flow]:
                 remaining.remove(other)
         if len(chain) >= 2:
             common = sorted(_terms(chain[0]) & _terms(chain[1]))
-            flows.append(Flow(name=" then ".join(s.summary.split(":")[0].strip() for s in chain[:3]).lower(),
+            first, last = (c.summary.split(":")[0].strip().rstrip(".") for c in (chain[0], chain[-1]))
+            flows.append(Flow(name=f"'{first[0].lower() + first[1:]}' to '{last[0].lower() + last[1:]}'",
                               story_keys=[s.key for s in chain],
                               rationale=f"shared subject: {', '.join(common[:3])}" if common else ""))
     return flows

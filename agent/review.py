@@ -25,12 +25,12 @@ _FIELD_CHECKS = {
 
 
 def coverage(stories: list[Story], cases: list[UATCase]) -> list[CriterionCoverage]:
-    table = []
-    for story in stories:
-        for c in story.criteria:
-            ids = [case.id for case in cases if c.id in case.criterion_ids]
-            table.append(CriterionCoverage(criterion_id=c.id, story_key=story.key, case_ids=ids))
-    return table
+    by_criterion: dict[str, list[str]] = {}
+    for case in cases:
+        for cid in dict.fromkeys(case.criterion_ids):
+            by_criterion.setdefault(cid, []).append(case.id)
+    return [CriterionCoverage(criterion_id=c.id, story_key=story.key, case_ids=by_criterion.get(c.id, []))
+            for story in stories for c in story.criteria]
 
 
 def review_cases(stories: list[Story], cases: list[UATCase], template: HouseTemplate) -> tuple[list[Finding], list[CriterionCoverage]]:

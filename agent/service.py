@@ -90,8 +90,14 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, *, run_id: st
         try:
             for update in graph.stream(graph_input, config, stream_mode="updates"):
                 if progress:
+                    cached = bool((update.get("__metadata__") or {}).get("cached"))
                     for node, value in update.items():
-                        progress(node.split(":")[0], value if isinstance(value, dict) else {})
+                        if node == "__metadata__":
+                            continue
+                        value = dict(value) if isinstance(value, dict) else {}
+                        if cached:
+                            value["cached"] = True  # replayed from the checkpoint, not run again
+                        progress(node.split(":")[0], value)
         except CasewrightError:
             save_run(cfg.data_dir, run_id, status="failed")
             raise
@@ -100,10 +106,22 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, *, run_id: st
             raise
         snapshot = graph.get_state(config)
         status = "interrupted" if snapshot.next else "done"
-        save_run(cfg.data_dir, run_id, status="waiting-approval" if status == "interrupted" else "done",
-                 summary=snapshot.values.get("summary"), report_paths=snapshot.values.get("report_paths"),
+        # an approval request (agent/approval.py) carries the preview: figures and report paths
+        pending = [i.value for t in snapshot.tasks for i in (t.interrupts or ()) if isinstance(i.value, dict)]
+        request = pending[0] if pending else {}
+        decision = (snapshot.values.get("approval") or {}).get("status")
+        record_status = ("waiting-approval" if status == "interrupted"
+                         else "rejected" if decision == "rejected" else "done")
+        save_run(cfg.data_dir, run_id, status=record_status,
+                 summary=snapshot.values.get("summary") or request.get("summary"),
+                 report_paths=snapshot.values.get("report_paths") or request.get("report_paths"),
+                 approval=snapshot.values.get("approval"),
                  **({"finished_at": models._now()} if status == "done" else {}))
-        return _result(run_id, epic_key, status, snapshot.values)
+        result = _result(run_id, epic_key, status, snapshot.values)
+        if request:
+            result.summary = result.summary or dict(request.get("summary") or {})
+            result.report_paths = result.report_paths or list(request.get("report_paths") or [])
+        return result
 
 
 def _result(run_id: str, epic_key: str, status: str, values: dict[str, Any]) -> RunResult:

@@ -41,6 +41,11 @@ class Steps(BaseModel):
     max: int = 12
 
 
+class OpeningStep(BaseModel):
+    action: str
+    expected: str
+
+
 class HouseTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +61,10 @@ class HouseTemplate(BaseModel):
     default_preconditions: list[str] = Field(default_factory=list)
     api_preconditions: list[str] = Field(default_factory=list)
     steps: Steps = Field(default_factory=Steps)
+    opening_step: OpeningStep | None = None
+    """First step of every UI case (e.g. open the customer's account); none for API cases."""
+    action_context: str = ""
+    """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
 
     # -- applying the template ---------------------------------------------------------------
     def case_id(self, story_key: str, seq: int) -> str:

@@ -4,10 +4,12 @@ and exposes `register(app)`; this module only assembles them and turns errors in
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connectors.errors import CasewrightError
 
@@ -23,7 +25,10 @@ err = Console(stderr=True)
 # Command modules, in the order `casewright --help` lists them. Add one line per new module.
 COMMAND_MODULES = [
     "generate",
+    "runs",
     "service",
+    "knowledge",
+    "jira",
 ]
 
 for _name in COMMAND_MODULES:
@@ -34,7 +39,9 @@ def main() -> None:
     try:
         app()
     except CasewrightError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        if os.environ.get("CASEWRIGHT_DEBUG"):
+            raise
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -104,8 +104,10 @@ def scenario_lines(case: UATCase) -> list[str]:
     if case.test_data:
         line, previous = _step("Given", previous, "the test data is:")
         lines.append(line)
-        rows = [("Name", "Value"), *case.test_data.items()]
-        lines.extend(f"{INDENT_TABLE}| {table_cell(k)} | {table_cell(v)} |" for k, v in rows)
+        rows = [(table_cell(k), table_cell(v)) for k, v in [("Name", "Value"), *case.test_data.items()]]
+        width_k = max(len(k) for k, _ in rows)
+        width_v = max(len(v) for _, v in rows)
+        lines.extend(f"{INDENT_TABLE}| {k.ljust(width_k)} | {v.ljust(width_v)} |" for k, v in rows)
     for step in case.steps:
         action = one_line(step.action)
         data = one_line(step.data)
@@ -124,7 +126,10 @@ def scenario_lines(case: UATCase) -> list[str]:
 
 def _feature(name: str, tags: list[str], description: list[str], cases: list[UATCase], header: str) -> str:
     lines = [header, " ".join(tags), f"Feature: {one_line(name)}"]
-    lines += [f"{INDENT_SCENARIO}{description_line(d)}" for d in description if d.strip()]
+    for item in description:
+        if item.strip():
+            extra = " " * (len(item) - len(item.lstrip(" ")))
+            lines.append(f"{INDENT_SCENARIO}{extra}{description_line(item)}")
     for case in cases:
         lines.append("")
         lines += scenario_lines(case)
@@ -136,7 +141,10 @@ def story_feature(case_set: CaseSet, story: Story, cases: list[UATCase]) -> str:
     description = [f"Story: {story.key}" + (f" ({story.url})" if story.url else ""), f"Epic: {case_set.epic.key}"]
     if story.criteria:
         description.append("Acceptance criteria:")
-        description += [f"{c.id}: {c.text}" for c in story.criteria]
+        for criterion in story.criteria:
+            first, *rest = [line for line in criterion.text.splitlines() if line.strip()] or [""]
+            description.append(f"{criterion.id}: {first}")
+            description += [f"  - {line}" for line in rest]
     return _feature(
         f"{one_line(story.summary) or story.key} [{story.key}]",
         [tag(story.key), tag(case_set.epic.key)],

@@ -45,6 +45,11 @@ _SOURCE = re.compile(r"(.*?) \(([^()]*)\)(?:; |$)")
 _KINDS = set(get_args(CaseKind))
 
 
+class HouseFormatError(CasewrightError, ValueError):
+    """A Test issue's description is not in the house format (also a ValueError, for callers
+    that skip unreadable cases)."""
+
+
 def escape_inline(text: str) -> str:
     """Text for one table cell or list item."""
     return (
@@ -148,7 +153,7 @@ def parse_sources(text: str) -> list[SourceRef]:
 def _kind(value: str, key: str) -> str:
     kind = value.strip().lower().replace("-", "_").replace(" ", "_")
     if kind not in _KINDS:
-        raise CasewrightError(
+        raise HouseFormatError(
             f"test case {key}: unknown kind {value!r} under Traceability; use one of {', '.join(sorted(_KINDS))}"
         )
     return kind
@@ -187,7 +192,7 @@ def _steps(lines: list[str], key: str) -> list[Step]:
         if len(cells) == 4:
             cells = cells[1:]
         if len(cells) != 3:
-            raise CasewrightError(
+            raise HouseFormatError(
                 f"test case {key}: a steps row has {len(cells)} cells, expected '|#|Action|Data|Expected Result|': {stripped[:80]!r}"
             )
         steps.append(Step(action=cells[0], data=cells[1], expected=cells[2]))
@@ -195,11 +200,15 @@ def _steps(lines: list[str], key: str) -> list[Step]:
 
 
 def wiki_to_case(text: str, *, key: str, summary: str, priority: str = "Medium", labels: list[str] | None = None) -> UATCase:
-    """Read a Test issue's house-format description back into a UATCase."""
+    """Read a Test issue's house-format description back into a UATCase.
+
+    Raises HouseFormatError (a CasewrightError and a ValueError) when the text is not in the
+    house format. A missing '* Story:' line gives an empty story_key for the caller to fill from
+    the issue's link."""
     sections = _sections(text or "")
     missing = [s for s in ("steps", "traceability") if s not in sections]
     if missing:
-        raise CasewrightError(
+        raise HouseFormatError(
             f"test case {key}: its description lacks the section(s) {', '.join('h3. ' + m.title() for m in missing)}; "
             "approved cases must use the house format (see docs/readme/outputs.md)"
         )
@@ -207,12 +216,10 @@ def wiki_to_case(text: str, *, key: str, summary: str, priority: str = "Medium",
     for item in _bullets(sections["traceability"]):
         name, _, value = item.partition(":")
         trace[name.strip().lower()] = value[1:] if value.startswith(" ") else value
-    story_key = trace.get("story", "").strip()
-    if not story_key:
-        raise CasewrightError(f"test case {key}: no '* Story: KEY' line under h3. Traceability; add the story it tests")
+    story_key = trace.get("story", "").strip()  # may be empty: the caller knows the linked story
     steps = _steps(sections["steps"], key)
     if not steps:
-        raise CasewrightError(f"test case {key}: the h3. Steps table has no rows; add at least one step")
+        raise HouseFormatError(f"test case {key}: the h3. Steps table has no rows; add at least one step")
     test_data: dict[str, str] = {}
     for item in _bullets(sections.get("test data", [])):
         name, sep, value = item.partition(": ")
@@ -222,7 +229,7 @@ def wiki_to_case(text: str, *, key: str, summary: str, priority: str = "Medium",
     try:
         sources = parse_sources(trace.get("sources", ""))
     except ValueError as exc:
-        raise CasewrightError(f"test case {key}: {exc}") from None
+        raise HouseFormatError(f"test case {key}: {exc}") from None
     extra = [f"{name.title()}: " + "\n".join(body).strip() for name, body in sections.items() if name not in _SECTIONS]
     labels = list(labels or [])
     return UATCase(

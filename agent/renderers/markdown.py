@@ -103,7 +103,27 @@ def _summary(case_set: CaseSet) -> list[str]:
         ["Coverage", f"{coverage_ratio(case_set) * 100:.0f}% ({covered} of {len(entries)} criteria)"],
     ]
     rows += [[f"Findings: {s}", severities[s]] for s in SEVERITY_ORDER]
+    rows += _model_usage_rows(case_set.stats or {})
     return _table(["Measure", "Value"], rows)
+
+
+def _model_usage_rows(stats: dict) -> list[list[object]]:
+    """Language-model calls and tokens per node, revise rounds and the cost estimate (agent/usage.py)."""
+    if not stats.get("llm_calls"):
+        return []
+    rows: list[list[object]] = [
+        ["Model calls", f"{stats['llm_calls']} ({stats.get('llm_repairs', 0)} repairs, "
+                        f"{stats.get('llm_fallbacks', 0)} fallbacks to rules)"],
+        ["Tokens in / out", f"{stats.get('input_tokens', 0)} / {stats.get('output_tokens', 0)}"],
+    ]
+    for key in sorted(k for k in stats if k.endswith("_calls") and k != "llm_calls"):
+        node = key[: -len("_calls")]
+        rows.append([f"· {node}: calls / tokens", f"{stats[key]} / {stats.get(node + '_tokens', 0)}"])
+    if stats.get("revise_rounds"):
+        rows.append(["Revise rounds", stats["revise_rounds"]])
+    if "cost_usd" in stats:
+        rows.append(["Estimated cost", f"${float(stats['cost_usd']):.4f}"])
+    return rows
 
 
 def _story_section(case_set: CaseSet, story: Story) -> list[str]:
@@ -121,7 +141,8 @@ def _story_section(case_set: CaseSet, story: Story) -> list[str]:
         out += ["_No acceptance criteria were found for this story._", ""]
     for criterion in story.criteria:
         flag = " _(vague)_" if criterion.vague else ""
-        out.append(f"- **{criterion.id}**{flag}: {' '.join(criterion.text.split())}")
+        lines = [" ".join(line.split()) for line in criterion.text.splitlines() if line.strip()]
+        out.append(f"- **{criterion.id}**{flag}: {'<br>'.join(lines)}")
     out.append("")
     if story.criteria:
         out += ["#### Cases per criterion", ""]

@@ -11,12 +11,17 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from agent.configuration import Configuration
+from agent.llm import llm_options
 from agent.renderers import FORMATS
 from agent.service import RunResult, generate_epic
 from casewright.settings import get_settings
 from connectors.errors import CasewrightError
 
 console = Console()
+
+
+class RunCrashed(CasewrightError):
+    exit_code = 1
 WRITE_BACK_MODES = ("issues", "subtasks", "comment", "none")
 NODE_LABELS = {
     "plan": "Planning scope and flows",
@@ -61,6 +66,7 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
         dry_run=dry_run,
         review=review,
         max_revise_rounds=settings.max_revise_rounds,
+        llm=llm_options(settings),
         fail_at=_fail_at(),
     )
 
@@ -71,7 +77,8 @@ def _fail_at() -> Optional[str]:
     return os.environ.get("CASEWRIGHT_FAIL_AT") or None  # test hook: simulate a crash inside a node
 
 
-def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool) -> RunResult:
+def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
+                      resume_value: object = None) -> RunResult:
     settings = get_settings()
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} stories"), TimeElapsedColumn(),
@@ -89,7 +96,7 @@ def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], r
             bar.update(task, description=NODE_LABELS.get(node, node))
 
         return generate_epic(epic, cfg, run_id=run_id, resume=resume, progress=progress,
-                             concurrency=settings.concurrency)
+                             concurrency=settings.concurrency, resume_value=resume_value)
 
 
 def print_summary(result: RunResult) -> None:
@@ -129,11 +136,20 @@ def register(app: typer.Typer) -> None:
             raise CasewrightError("say where the epic comes from: --source workspace.json or --jira "
                                   "(or `casewright demo` for the bundled sample)")
         src = "jira" if jira else (str(source) if source else "sample")
-        if source is not None and not source.exists():
+        if source is not None and str(source) != "sample" and not source.exists():
             raise CasewrightError(f"workspace file not found: {source}")
         cfg = build_configuration(source=src, formats=parse_formats(fmt), out=out, template=template,
                                   write_back=write_back, dry_run=dry_run, review=review, stories=stories)
-        result = run_with_progress(epic, cfg, run_id=resume, resume=bool(resume))
+        try:
+            result = run_with_progress(epic, cfg, run_id=resume, resume=bool(resume))
+        except CasewrightError:
+            raise
+        except Exception as exc:  # a crash mid-run: the checkpoint keeps what was done
+            from agent.runs import list_runs
+
+            latest = next((r for r in list_runs(cfg.data_dir) if r.get("epic_key") == epic), None)
+            hint = f"; continue it with `casewright generate {epic} --resume {latest['run_id']}`" if latest else ""
+            raise RunCrashed(f"the run stopped: {type(exc).__name__}: {exc}{hint}") from exc
         print_summary(result)
 
     @app.command()
@@ -141,8 +157,14 @@ def register(app: typer.Typer) -> None:
         epic: str = typer.Option("ER-1", "--epic", help="Epic of the bundled sample project"),
         out: Path = typer.Option(Path("out"), "--out", "-o"),
         fmt: str = typer.Option(",".join(FORMATS), "--format", "-f"),
+        ingest: bool = typer.Option(True, "--ingest/--no-ingest",
+                                    help="Ingest the sample into the knowledge base first (incremental)"),
     ) -> None:
         """Run the main job offline on the bundled sample project (every format)."""
+        if ingest:  # knowledge base (issue 4): so the cases use the sample's Confluence rules
+            from casewright.commands.knowledge import ingest_sample
+
+            ingest_sample()
         cfg = build_configuration(source="sample", formats=parse_formats(fmt), out=out, template=None,
                                   write_back="none", dry_run=False, review=False, stories=None)
         result = run_with_progress(epic, cfg, run_id=None, resume=False)

@@ -1,0 +1,93 @@
+"""Benchmark: the offline main job on a large epic.
+
+Builds a workspace with one epic of N stories (copies of the sample project's stories and the
+LAJ development tickets, under new keys), then times
+  1. the deterministic generator alone, story by story, and
+  2. the whole graph (plan, gather, generate fan-out, end-to-end, review, report to JSON),
+and prints stories per second for each, excluding start-up (imports, template load).
+
+    .venv/bin/python bench/generate.py [--stories 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agent.configuration import Configuration  # noqa: E402
+from agent.generator import generate_for_story  # noqa: E402
+from agent.intake import load_epic  # noqa: E402
+from agent.service import generate_epic  # noqa: E402
+from agent.template import load_template  # noqa: E402
+from connectors.workspace import SAMPLE_PATH, parse_workspace  # noqa: E402
+
+LAJ = ROOT.parent / "shared" / "data" / "laj-gherkin-dev" / "tickets.csv"
+
+
+def build_workspace(n: int) -> dict:
+    sample = json.loads(SAMPLE_PATH.read_text())
+    templates = [i for i in sample["issues"] if i["fields"]["issuetype"]["name"] == "Story"]
+    if LAJ.exists():
+        for row in csv.DictReader(LAJ.open(encoding="utf-8")):
+            templates.append({"key": "T", "fields": {"summary": row["title"], "description": row["description"],
+                                                     "issuetype": {"name": "Story"}, "labels": []}})
+    epic = {"id": "1", "key": "BIG-1", "fields": {"summary": "Large epic", "issuetype": {"name": "Epic"},
+                                                  "project": {"key": "BIG"}, "labels": []}}
+    issues = [epic]
+    for k in range(n):
+        story = copy.deepcopy(templates[k % len(templates)])
+        story["key"], story["id"] = f"BIG-{k + 2}", str(k + 2)
+        story["fields"]["parent"] = {"key": "BIG-1"}
+        story["fields"]["issuelinks"] = []
+        story["fields"]["project"] = {"key": "BIG"}
+        issues.append(story)
+    return {"fields": sample["fields"], "issues": issues, "pages": sample["pages"], "projects": [],
+            "issueLinkTypes": sample["issueLinkTypes"]}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stories", type=int, default=1000)
+    args = ap.parse_args()
+    doc = build_workspace(args.stories)
+    template = load_template()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.json"
+        path.write_text(json.dumps(doc))
+        ws = parse_workspace(doc)
+        bundle = load_epic(ws, "BIG-1")
+        t0 = time.perf_counter()
+        cases = sum(len(generate_for_story(s, template).cases) for s in bundle.stories)
+        gen_s = time.perf_counter() - t0
+
+        cfg = Configuration(source=str(path), data_dir=str(Path(tmp) / "data"), out_dir=str(Path(tmp) / "out"),
+                            formats=["json"])
+        t0 = time.perf_counter()
+        result = generate_epic("BIG-1", cfg, run_id="bench")
+        graph_s = time.perf_counter() - t0
+
+    n = len(bundle.stories)
+    print(f"stories: {n}, criteria: {sum(len(s.criteria) for s in bundle.stories)}, cases: {cases}")
+    print(f"generator only:  {gen_s:.2f} s  -> {n / gen_s:,.0f} stories/s")
+    print(f"whole graph:     {graph_s:.2f} s  -> {n / graph_s:,.0f} stories/s "
+          f"(parse, plan, fan-out, review, JSON report, SQLite checkpoints; {result.summary.get('cases')} cases)")
+    print(f"peak RSS: {peak_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from casewright.cli import main
+
+main()

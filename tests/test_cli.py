@@ -1,0 +1,88 @@
+"""The CLI end to end, in a subprocess, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gherkin.parser import Parser
+
+from agent.models import CaseSet
+
+
+def run_cli(*args, tmp_path: Path, env: dict | None = None, timeout: int = 240):
+    full_env = {**os.environ, "CASEWRIGHT_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1",
+                "COLUMNS": "160", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "casewright", *args], capture_output=True, text=True,
+                          cwd=tmp_path, env=full_env, timeout=timeout)
+
+
+def test_demo_writes_every_format(tmp_path):
+    result = run_cli("demo", "--out", str(tmp_path / "out"), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    case_set = CaseSet.model_validate_json((out / "ER-1.json").read_text())
+    assert case_set.cases and case_set.coverage_ratio == 1.0
+    assert (out / "ER-1.md").read_text().count("|") > 50
+    assert (out / "ER-1.csv").exists() and (out / "ER-1.xray.json").exists()
+    features = sorted((out / "ER-1").glob("*.feature"))
+    assert features
+    scenarios = 0
+    for f in features:
+        doc = Parser().parse(f.read_text())
+        scenarios += sum(1 for child in doc["feature"]["children"] if "scenario" in child)
+    assert scenarios == len(case_set.cases)
+    assert "Stories" in result.stdout and "Coverage" in result.stdout
+
+
+def test_generate_from_a_workspace_file_with_chosen_formats(tmp_path):
+    from connectors.workspace import SAMPLE_PATH
+
+    ws = tmp_path / "ws.json"
+    ws.write_text(SAMPLE_PATH.read_text())
+    result = run_cli("generate", "ER-8", "--source", str(ws), "--format", "json,feature", "--out", "o",
+                     tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "o" / "ER-8.json").read_text())
+    assert {c["story_key"] for c in data["cases"]} >= {"ER-9", "ER-10", "ER-11"}
+    assert not (tmp_path / "o" / "ER-8.md").exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["generate", "NOPE-1", "--source", "{sample}"], "unknown epic NOPE-1"),
+    (["generate", "ER-1", "--source", "missing.json"], "not found"),
+    (["generate", "ER-1", "--source", "{broken}"], "not valid JSON"),
+    (["generate", "ER-1", "--source", "{sample}", "--format", "pdf"], "unknown format 'pdf'"),
+    (["generate", "ER-1", "--source", "{shape}"], "needs a 'key'"),
+    (["generate", "ER-1"], "--source"),
+])
+def test_bad_input_gets_one_clear_line_and_exit_2(tmp_path, args, needle):
+    from connectors.workspace import SAMPLE_PATH
+
+    (tmp_path / "broken.json").write_text('{"issues": [')
+    (tmp_path / "shape.json").write_text('{"issues": [{"fields": {}}]}')
+    subs = {"{sample}": str(SAMPLE_PATH), "{broken}": str(tmp_path / "broken.json"),
+            "{shape}": str(tmp_path / "shape.json")}
+    result = run_cli(*[subs.get(a, a) for a in args], tmp_path=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) <= 2
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    crashed = run_cli("generate", "ER-1", "--source", "sample", "--format", "json", "--out", "o",
+                      tmp_path=tmp_path, env={"CASEWRIGHT_FAIL_AT": "review"})
+    assert crashed.returncode != 0
+    assert not (tmp_path / "o" / "ER-1.json").exists()
+    runs = list((tmp_path / "data" / "runs").glob("*.json"))
+    assert len(runs) == 1
+    run_id = runs[0].stem
+    assert json.loads(runs[0].read_text())["status"] == "failed"
+    resumed = run_cli("generate", "ER-1", "--resume", run_id, tmp_path=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    data = json.loads((tmp_path / "o" / "ER-1.json").read_text())
+    assert data["run_id"] == run_id and data["cases"]
+    assert json.loads(runs[0].read_text())["status"] == "done"

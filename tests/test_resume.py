@@ -1,0 +1,38 @@
+"""Checkpointing: an interrupted graph run continues where it stopped, in-process."""
+
+import pytest
+
+from agent.configuration import Configuration
+from agent.nodes import InjectedFailure
+from agent.service import generate_epic
+
+
+def test_resume_reruns_only_the_branch_that_failed(tmp_path):
+    cfg = Configuration(source="sample", data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),
+                        formats=["json"], fail_at="generate:ER-3")
+    seen: list[str] = []
+    with pytest.raises(InjectedFailure):
+        generate_epic("ER-1", cfg, run_id="r1", progress=lambda node, update: seen.append(node))
+    assert "plan" in seen and "gather" in seen
+
+    resumed: list[str] = []
+    cfg.fail_at = None
+    result = generate_epic("ER-1", cfg, run_id="r1", resume=True,
+                           progress=lambda node, update: update.get("cached") or resumed.append(node))
+    assert result.status == "done"
+    # plan and gather are not repeated; only the failed story's branch is generated again
+    assert "plan" not in resumed and "gather" not in resumed
+    assert resumed.count("generate") == 1
+    stories = {c.story_key for c in result.state["cases"]}
+    assert {"ER-2", "ER-3", "ER-4", "ER-5"} <= stories
+    ids = [c.id for c in result.state["cases"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path):
+    cfg = Configuration(source="sample", data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),
+                        formats=["json"])
+    first = generate_epic("ER-8", cfg, run_id="r2")
+    again = generate_epic("ER-8", cfg, run_id="r2", resume=True)
+    assert again.status == "done"
+    assert [c.id for c in again.state["cases"]] == [c.id for c in first.state["cases"]]
