@@ -36,9 +36,11 @@ Per criterion (:func:`assess_criterion`):
 
 * **outcome** - a ``Then`` step, or (for other styles) a verb or noun of result: returns,
   responds with, displays, shows, sends, a status code, an error, a message, "is created /
-  updated / saved / rejected ...", "will contain", "produces" and the like. When the criterion
-  splits into a condition and a result ("X if Y", "If Y, X", "When Y ..."), only the result part
-  is searched, so "When an error condition occurs." has a condition but no outcome.
+  updated / saved / rejected ...", "will contain", "produces", a stated constraint ("cannot",
+  "must be", "at most") and the like. When the criterion splits into a condition and a result
+  ("X if Y", "If Y, X", "When Y ..."), the result part is searched, plus result verbs used as
+  statements anywhere ("the console shows", "is saved"; not "attempts to block"), so "When an
+  error condition occurs." has a condition but no outcome.
 * **condition** - Given/When steps, or if / when / given / after / before / once / unless / only,
   or "for"/"with" followed by a described thing ("with an invalid card").
 * **subjective** - words like "user friendly", "works well", "fast", "intuitive",
@@ -273,7 +275,16 @@ def _split_condition(text: str) -> tuple[list[str], list[str]]:
         return [cond], [m.group(1).strip()]
     m = _ONLY_COND.match(flat)
     if m:
-        return [m.group(1).strip()], []
+        cond = m.group(1).strip()
+        # "When X the console shows Y": cut before the subject of the first result verb
+        v = _RESULT_VERB.search(cond)
+        if v:
+            head = cond[: v.start()]
+            subj = list(re.finditer(r"\b(the|a|an|it|they|no|this|that|their|its|his|her)\b", head, re.I))
+            if subj and len(head[: subj[-1].start()].split()) >= 2:
+                cut = subj[-1].start()
+                return [cond[:cut].strip()], [cond[cut:].strip()]
+        return [cond], []
     return [], []
 
 
@@ -457,6 +468,9 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
             # a wrapped line continues the item above it
             cur.lines[-1] = cur.lines[-1] + " " + _clean(raw)
             continue
+        if para and para[-1].rstrip().endswith((".", "!", "?")) and raw.strip()[:1].isupper():
+            # a new sentence on a new line: one line, one statement (typical of AC fields)
+            end_para()
         if not para:
             para_section = ln.section
         para.append(raw.strip())
@@ -748,16 +762,18 @@ def _body_param(lines: list[str]) -> Parameter | None:
 
 
 _ENDPOINT = re.compile(
-    r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?((?:\{\{[^}\s]+\}\}|\$\{[^}\s]+\}|https?://[^\s/`]+|<[^>\s]+>)?/[^\s`'\"\]\)]*)"
+    r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+`?((?:\{\{[^}\s]+\}\}|\$\{[^}\s]+\}|https?://[^\s/`]+|<[^>\s]+>"
+    r"|\w*(?:[Uu]rl|URL|[Hh]ost|[Bb]ase)\w*)?/[^\s`'\"\]\)]*)"
 )
 
 
 def parse_endpoint(text: Any, title: str = "") -> tuple[str, str] | None:
     """``(method, path)`` of the REST endpoint a story specifies, from its text or else its title."""
-    for source in (to_text(text), title or ""):
+    raw = text if isinstance(text, str) else ""
+    for source in (raw, to_text(text), title or ""):
         m = _ENDPOINT.search(source)
         if m:
-            path = re.sub(r"^(\{\{[^}]+\}\}|\$\{[^}]+\}|https?://[^/]+|<[^>]+>)", "", m.group(2))
+            path = re.sub(r"^(\{\{[^}]+\}\}|\$\{[^}]+\}|https?://[^/]+|<[^>]+>|\w+(?=/))", "", m.group(2))
             path = path.rstrip(".,;:")
             if path:
                 return m.group(1), path
@@ -768,17 +784,42 @@ def parse_endpoint(text: Any, title: str = "") -> tuple[str, str] | None:
 
 _OUTCOME = re.compile(
     r"\b(returns?|returned|responds?|responded|response|display(s|ed)?|shows?|shown|showed|sends?|sent|receives?|received"
-    r"|status( code)?|[1-5]\d\d|errors?|messages?|notif(y|ies|ied|ication)|e-?mails?|sms|redirect(s|ed)?|navigates?"
+    r"|status( code)?|(http|code) [1-5]\d\d|errors?|messages?|notif(y|ies|ied|ication)|e-?mails?|sms|redirect(s|ed)?|navigates?"
     r"|appears?|contains?|includes?|produces?|header|prompt(s|ed)?|blocks?|prevents?|prevented|rejects?|rejected"
     r"|den(y|ies|ied)|disabled|enabled|locked|calculated|set to|changes? to|becomes?|will be|totals?|balance"
     r"|records?|recorded|logged|warn(s|ing)?|alerts?|confirm(s|ed|ation)|lists? (all|the|only)|(is|are|gets?|be) (created|updated|saved|"
     r"deleted|removed|rejected|accepted|approved|declined|blocked|closed|cancell?ed|stored|recorded|applied|added|charged|"
     r"refunded|generated|sent|displayed|shown|disabled|enabled|locked|logged|marked|assigned|scheduled|issued|credited|debited"
-    r"|waived|flagged|archived|restored|reset|notified|billed|paid|allowed|permitted|visible|hidden|available|unavailable|required))\b",
+    r"|waived|flagged|archived|restored|reset|notified|billed|paid|allowed|permitted|visible|hidden|available|unavailable|required))\b"
+    # a stated constraint is observable: the action it forbids is refused, the value it bounds is checked
+    r"|\b(cannot|can ?not|can't|may not|must not|mustn't|shall not|not (be )?(allowed|permitted)|(is|are) (required|mandatory)"
+    r"|(must|shall) (not )?\w+|at (least|most)|no (more|less|later|earlier) than|up to \d"
+    r"|sees?|can see|views?|(is|are) able to|can (now )?(\w+)|gets?|has access|have access"
+    r"|asks? for|offers?|resets?|clears?|increments?|decrements?|updates?|to \d)\b",
+    re.I,
+)
+_VERBS = (
+    "return|respond|display|show|send|receive|redirect|navigate|appear|contain|produce|prompt|ask for|offer|block"
+    "|prevent|reject|deny|reset|clear|increment|decrement|update|become|change to|move to|notify|warn|alert|confirm"
+    "|create|calculate|highlight|disable|enable|lock|open|close"
+)
+_VERB_3RD = "|".join(
+    (v[:-1] + "ies" if v.endswith("y") and v[-2] not in "aeiou" else v + ("es" if v.endswith(("sh", "ch", "x", "s")) else "s"))
+    if " " not in v else v.split(" ", 1)[0] + "s " + v.split(" ", 1)[1]
+    for v in _VERBS.split("|")
+)
+# a result verb as a statement: "the console shows", "the API will return" (not "attempts to block")
+_RESULT_VERB = re.compile(
+    rf"\b({_VERB_3RD})\b|\b(will|should|must|shall|does|do|then)( not)? ({_VERBS})\b"
+    r"|\b(is|are|gets?|be|been) (created|updated|saved|deleted|removed|rejected|accepted|approved|declined|blocked|closed|"
+    r"cancell?ed|stored|recorded|applied|added|charged|refunded|generated|sent|displayed|shown|disabled|enabled|locked|logged|"
+    r"marked|assigned|scheduled|issued|credited|debited|waived|flagged|archived|restored|reset|notified|billed|paid|allowed|"
+    r"permitted|visible|hidden|available|unavailable|listed|set|cleared|required|verified|submitted|moved|routed)\b"
+    r"|\b(cannot|can ?not|can't|may not|must not|mustn't|shall not)\b",
     re.I,
 )
 _SUBJECTIVE = re.compile(
-    r"\b(user[- ]friendly|works? (well|fine|correctly|properly)|fast|quick(ly)?|intuitive(ly)?|appropriate(ly)?|properly|correctly"
+    r"\b(user[- ]friendly|works? (well|fine|correctly|properly)|fast|quickly|intuitive(ly)?|appropriate(ly)?|properly|correctly"
     r"|as (generally )?expected|generally|reasonabl[ey]|easy|easily|simple|seamless(ly)?|smooth(ly)?|nice|good|better|efficient(ly)?"
     r"|robust|graceful(ly)?|without crashing|basic|adequate(ly)?|acceptable|sufficient(ly)?|timely|suitable|optimal|relevant"
     r"|etc|and so on|responsive|modern|clean|clear(ly)?|successfully)\b",
@@ -820,7 +861,11 @@ def assess_criterion(c: AcceptanceCriterion) -> list[str]:
     missing: list[str] = []
     if c.style == "gherkin" or c.given or c.when or c.then:
         outcome_text = " ".join(c.then)
-        has_outcome = bool(c.then) if c.style == "gherkin" else bool(_OUTCOME.search(outcome_text))
+        if c.style == "gherkin":
+            has_outcome = bool(c.then)
+        else:
+            # the result part, or else a result verb anywhere ("When X the screen shows Y")
+            has_outcome = bool(_OUTCOME.search(outcome_text)) or bool(_RESULT_VERB.search(c.text))
         has_condition = bool(c.given or c.when) or bool(_COND.search(_OUTCOME_PHRASES.sub("", outcome_text)))
     else:
         has_outcome = bool(_OUTCOME.search(c.text))
@@ -890,7 +935,8 @@ def assess_story(story_key: str, criteria: list[AcceptanceCriterion], descriptio
     n = len(criteria)
     many_vague = 2 * len(vague) >= n
     if many_vague:
-        lacking = sorted({m if not m.startswith(SUBJECTIVE) else SUBJECTIVE for _, ms in vague for m in ms})
+        kinds = {m if not m.startswith(SUBJECTIVE) else SUBJECTIVE for _, ms in vague for m in ms}
+        lacking = [k for k in (MISSING_OUTCOME, SUBJECTIVE, MISSING_CONDITION) if k in kinds]
         gaps.append(f"{len(vague)} of {n} criteria are vague ({', '.join(lacking)})")
         advice.append(_advice(lacking))
     if n <= 2:

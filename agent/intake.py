@@ -93,7 +93,7 @@ def parse_story(ws: Workspace, raw: dict[str, Any], *, epic_key: str | None, ac_
     ac_field = ws.field_id(ac_field_name)
     ac_raw = f.get(ac_field) if ac_field else None
     ac_text = to_text(ac_raw) if ac_raw else ""
-    criteria, parameters, endpoint = extract(key, description, ac_text)
+    criteria, parameters, endpoint = extract(key, description, ac_text, title=str(f.get("summary", "")))
     method, path = endpoint if endpoint else (None, None)
     approved = [c for c in (parse_approved_case(ws, t, key)
                             for t in ws.linked_issues(key, issue_type=test_issue_type)) if c]

@@ -29,6 +29,8 @@ from typing import Any
 
 from bs4 import BeautifulSoup, CData, Comment, NavigableString, Tag
 
+from connectors.errors import CasewrightError
+
 __all__ = ["wiki_to_text", "adf_to_text", "storage_to_text", "to_text", "looks_like_wiki", "looks_like_xhtml"]
 
 FENCE = "```"
@@ -110,6 +112,18 @@ def _wiki_table_row(line: str) -> str:
     return " | ".join(c.strip() for c in cells)
 
 
+def _lone_markdown_heading(lines: list[str], i: int) -> bool:
+    m = re.match(r"^(#{1,6})\s+(.*\S)\s*$", lines[i])
+    if not m:
+        return False
+    def hashed(j: int) -> bool:
+        return 0 <= j < len(lines) and bool(re.match(r"^\s*#+\s", lines[j]))
+    if hashed(i - 1) or hashed(i + 1):
+        return False
+    title = m.group(2)
+    return (len(m.group(1)) >= 2 or len(title.split()) <= 6) and not title.endswith((".", "!", "?", ";"))
+
+
 def wiki_to_text(s: str) -> str:
     """Convert Jira wiki markup to structured plain text (see the module docstring)."""
     if not s:
@@ -145,7 +159,8 @@ def wiki_to_text(s: str) -> str:
 
     out: list[str] = []
     counters: dict[int, int] = {}
-    for raw in s.split("\n"):
+    src = s.split("\n")
+    for idx, raw in enumerate(src):
         m = re.fullmatch(r"\x00(\d+)\x00", raw.strip())
         if m:
             out.extend(blocks[int(m.group(1))].split("\n"))
@@ -168,6 +183,11 @@ def wiki_to_text(s: str) -> str:
             counters.clear()
             continue
         lm = _WIKI_LIST.match(line)
+        if lm and _lone_markdown_heading(src, idx):
+            # "## Acceptance Criteria" alone between non-list lines: a Markdown heading pasted into wiki text
+            out.append(line.strip())
+            counters.clear()
+            continue
         if lm and not (lm.group(1).startswith("-") and len(lm.group(1)) > 1):
             marks = lm.group(1)
             depth = len(marks)
@@ -339,7 +359,10 @@ def adf_to_text(doc: dict[str, Any] | None) -> str:
     if not doc:
         return ""
     if not isinstance(doc, dict):
-        raise TypeError(f"an ADF document must be a dict, not {type(doc).__name__}")
+        raise CasewrightError(
+            f"An Atlassian Document Format value must be a JSON object, not {type(doc).__name__}; "
+            "pass the field's 'doc' object as returned by Jira REST v3."
+        )
     return _tidy(_adf_block(doc))
 
 
@@ -601,6 +624,7 @@ _WIKI_STRONG = [
 ]
 _MARKDOWN_HINT = [
     re.compile(r"^\s*```", re.M),
+    re.compile(r"^\s*(?:Feature|Background|Scenario(?: Outline| Template)?|Examples)\s*:", re.M),  # Gherkin
     re.compile(r"\*\*[^*\n]+\*\*"),
     re.compile(r"\[[^\]\n]+\]\([^)\n]+\)"),
     re.compile(r"^\s*[-+]\s+\S", re.M),
