@@ -139,6 +139,7 @@ class StoryGenerator:
         self.shared_preconditions = shared
         self.drafts: list[Draft] = []
         self.findings: list[Finding] = []
+        self.probed: dict[tuple, list[int]] = {}
 
     # persona, preconditions and the first step every case starts with
     def persona_for(self, text: str) -> str:
@@ -298,17 +299,38 @@ class StoryGenerator:
     def boundaries(self, c: AcceptanceCriterion, extra: list[tuple[str, SourceRef]]) -> None:
         own = _MESSAGE_CONTENT.sub("", mask_quotes(c.text)[0])
         texts = [(own, None)] + extra
-        seen: set[tuple] = set()
         for text, source in texts:
             for lim in find_limits(text):
-                key = (lim.kind, lim.value, lim.unit)
-                if key in seen:
+                key = (lim.kind, lim.value, lim.unit, lim.currency)
+                if self._already_probed(key, c):
                     continue
-                seen.add(key)
+                start = len(self.drafts)
                 self._limit_cases(c, lim, source)
+                self.probed[key] = list(range(start, len(self.drafts)))
             for tl in find_time_limits(text):
+                key = (tl.kind, tl.hour, tl.minute)
+                if self._already_probed(key, c):
+                    continue
+                start = len(self.drafts)
                 for value, inside in tl.probes():
                     self._probe_case(c, f"at {value}", inside, tl.phrase, source, value)
+                self.probed[key] = list(range(start, len(self.drafts)))
+
+    def _already_probed(self, key: tuple, c: AcceptanceCriterion) -> bool:
+        """A limit is probed once per story; later criteria it bears on are added to those cases."""
+        if key not in self.probed:
+            return False
+        for i in self.probed[key]:
+            if c.id not in self.drafts[i].criterion_ids:
+                self.drafts[i].criterion_ids.append(c.id)
+        return True
+
+    def label(self, c: AcceptanceCriterion) -> str:
+        if c.style == "gherkin":
+            name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
+            if name:
+                return name.group(1).strip()
+        return behaviour_phrase(clauses(c.text)[0] if clauses(c.text) else c.text)
 
     def _limit_cases(self, c: AcceptanceCriterion, lim: Limit, source: SourceRef | None) -> None:
         for value, inside in lim.probes():
@@ -317,6 +339,8 @@ class StoryGenerator:
     def _probe_case(self, c: AcceptanceCriterion, value_text: str, inside: bool, phrase: str,
                     source: SourceRef | None, value: str) -> None:
         b = split_behaviour(c.text)
+        if c.style == "gherkin" and c.then:
+            b = type(b)(condition=" and ".join(c.given), outcome=" and ".join(c.then), negative=is_negative(c.text))
         persona = self.persona_for(c.text)
         where = "just inside" if inside else "just outside"
         trigger = re.match(r"(?:more than|greater than|over|above|exceed|in excess|less than|fewer than|under|below|>|<)",
@@ -334,13 +358,12 @@ class StoryGenerator:
             params = [p for p in self.story.parameters if p.required]
             steps = self.api_call(f"{_param_data(params)}; value under test={value}", [expected])
         else:
-            steps = [Step(action=f"Carry out '{clean(self.story.summary).rstrip('.')}' in the service console "
-                                 f"{label}", data=value, expected=expected)]
+            steps = self.opening() + [Step(action=f"{self.story_action()} {label}", data=value, expected=expected)]
         pre = self.base_preconditions(persona)
         if b.condition and inside:
             pre.append(sentence(b.condition))
         self.add(Draft(
-            title=self.template.title(f"{short(behaviour_phrase(c.text), 70)} {label}"),
+            title=self.template.title(f"{short(self.label(c), 60)} {label}"),
             objective=sentence(f"Check the limit '{phrase}' {where} the boundary with {value_text}"),
             kind="boundary", criterion_ids=[c.id], steps=steps, preconditions=pre,
             test_data={"Value under test": value}, persona=persona,
