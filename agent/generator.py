@@ -49,6 +49,7 @@ class Draft:
     confidence: str = "high"
     sources: list[SourceRef] = field(default_factory=list)
     notes: str = ""
+    standard: bool = False
 
 
 @dataclass
@@ -446,7 +447,7 @@ class StoryGenerator:
         for p in story.parameters:
             if p.required or p.location == "body":
                 continue
-            values = p.enum or ([("true" if p.default != "true" else "false")] if p.type == "boolean" else [])
+            values = p.enum or (["true", "false"] if p.type == "boolean" else [])
             for v in values or [_api_value(p)]:
                 data = {**base, p.name: v}
                 self.add(Draft(
@@ -468,6 +469,56 @@ class StoryGenerator:
                                                                [expected_bad]),
                     preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
                     confidence="high" if error_400 else "medium", sources=[_story_source(story)]))
+        optional = [p for p in story.parameters if not p.required and p.location != "body"]
+        if len(optional) >= 2:
+            data = {**base, **{p.name: _api_value(p) if not p.enum else p.enum[0] for p in optional}}
+            self.add(Draft(
+                title=self.template.title(f"{story.method} {story.endpoint} accepts every optional parameter together"),
+                objective=sentence("Check the call with all optional parameters set: "
+                                   + ", ".join(p.name for p in optional)),
+                kind="positive", criterion_ids=ok_ids,
+                steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()), [ok_expected]),
+                preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
+                confidence="medium", sources=[_story_source(story)]))
+        error_404 = next((c for c in story.criteria if re.search(r"\b404\b", c.text)), None)
+        for p in required:
+            if p.location != "path":
+                continue
+            tried = {d.test_data.get(p.name, "") for d in self.drafts}
+            if error_400 and _api_value(p, valid=False) not in tried and (p.format or p.pattern):
+                data = {**base, p.name: _api_value(p, valid=False)}
+                self.add(Draft(
+                    title=self.template.title(f"{story.method} {story.endpoint} rejects a malformed {p.name}"),
+                    objective=sentence(f"Check that {p.name} must be a valid {p.format or p.type or 'value'}"
+                                       + (f" matching {p.pattern}" if p.pattern else "")),
+                    kind="negative", criterion_ids=[error_400.id],
+                    steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()), [expected_bad]),
+                    preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
+                    confidence="medium", sources=[_story_source(story)]))
+            if error_404 and not any("does not exist" in t for t in tried):
+                data = {**base, p.name: str(uuid.uuid5(uuid.NAMESPACE_URL, "casewright/missing/" + p.name)) + " (does not exist)"}
+                self.add(Draft(
+                    title=self.template.title(f"{story.method} {story.endpoint} answers 404 for an unknown {p.name}"),
+                    objective=sentence(f"Check the response when {p.name} names nothing that exists"),
+                    kind="negative", criterion_ids=[error_404.id],
+                    steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()),
+                                        [declarative(split_behaviour(error_404.text).outcome, "the API")]),
+                    preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
+                    confidence="medium", sources=[_story_source(story)]))
+        for check in self.template.standard_checks.get("api", []):
+            target = next((p.name for p in story.parameters if p.location in {"query", "path"}), "id")
+            fill = {"method": story.method, "endpoint": story.endpoint, "param": target}
+            data = {**base}
+            self.add(Draft(
+                title=self.template.title(check.title.format(**fill)),
+                objective=sentence(check.objective.format(**fill) if check.objective else check.title.format(**fill)),
+                kind="negative", criterion_ids=[],
+                steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()) + f"; {check.data.format(**fill)}",
+                                    [check.expected.format(**fill)]),
+                preconditions=self.base_preconditions(persona), test_data={**data, "Variation": check.data.format(**fill)},
+                persona=persona, confidence="medium", sources=[_story_source(story)],
+                notes="House standard check from the template; not stated in the story's criteria.",
+                standard=True))
         for p in required:
             data = {k: v for k, v in base.items() if k != p.name}
             if p.location == "path":
@@ -536,7 +587,7 @@ class StoryGenerator:
                 story_key=self.story.key,
                 criterion_ids=d.criterion_ids,
                 sources=_dedupe_sources(d.sources),
-                labels=self.template.labels_for(d.kind, self.story.key, epic),
+                labels=self.template.labels_for(d.kind, self.story.key, epic) + (["standard-check"] if d.standard else []),
                 confidence="low" if low else d.confidence,  # type: ignore[arg-type]
                 notes=d.notes,
             )

@@ -16,7 +16,7 @@ _FIELD_CHECKS = {
     "steps": lambda c: bool(c.steps) and all(s.action.strip() and s.expected.strip() for s in c.steps),
     "priority": lambda c: bool(c.priority),
     "kind": lambda c: bool(c.kind),
-    "criterion_ids": lambda c: bool(c.criterion_ids),
+    "criterion_ids": lambda c: bool(c.criterion_ids) or "standard-check" in c.labels,
     "sources": lambda c: bool(c.sources),
     "labels": lambda c: bool(c.labels),
     "id": lambda c: bool(c.id),

@@ -41,6 +41,16 @@ class Steps(BaseModel):
     max: int = 12
 
 
+class StandardCheck(BaseModel):
+    """A check the team runs on every story of a kind, whatever its criteria say.
+    Placeholders: {method} {endpoint} {param}."""
+
+    title: str
+    data: str
+    expected: str
+    objective: str = ""
+
+
 class OpeningStep(BaseModel):
     action: str
     expected: str
@@ -63,6 +73,8 @@ class HouseTemplate(BaseModel):
     steps: Steps = Field(default_factory=Steps)
     opening_step: OpeningStep | None = None
     """First step of every UI case (e.g. open the customer's account); none for API cases."""
+    standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
+    """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
 

@@ -138,3 +138,23 @@ def test_review_flags_uncovered_and_malformed(template, sample_epics):
     findings, table = review_cases([story], dropped[1:] + [broken, broken], template)
     codes = {f.code for f in findings}
     assert {"uncovered-criterion", "malformed-case", "duplicate-id", "duplicate-case"} <= codes
+
+
+def test_house_standard_checks_apply_to_rest_stories_only(template, sample_epics):
+    _, story = next((tid, s) for tid, s in _laj_stories() if tid == 12)
+    cases = generate_for_story(story, template).cases
+    standard = [c for c in cases if "standard-check" in c.labels]
+    assert len(standard) == len(template.standard_checks["api"])
+    assert any("401" in c.steps[0].expected for c in standard)
+    assert all(not c.criterion_ids and c.confidence == "medium" for c in standard)
+    findings, _ = review_cases([story], cases, template)
+    assert not [f for f in findings if f.code == "malformed-case"]
+    ui = [c for b in sample_epics for s in b.stories for c in generate_for_story(s, template).cases]
+    assert not [c for c in ui if "standard-check" in c.labels]
+
+
+def test_boolean_and_combined_optional_parameters(template):
+    _, story = next((tid, s) for tid, s in _laj_stories() if tid == 12)
+    titles = [c.title for c in generate_for_story(story, template).cases]
+    assert any("treatNullAsReset=true" in t for t in titles) and any("treatNullAsReset=false" in t for t in titles)
+    assert any("every optional parameter" in t for t in titles)
