@@ -123,6 +123,9 @@ def find_limits(text: str) -> list[Limit]:
                 continue
             if kind == "lt" and m.group(0).lower().startswith("before") and not unit:
                 continue
+            before = text[max(0, m.start() - 40):m.start()].lower().split(";")[-1]
+            if re.search(r"\b(?:cannot|can't|must not|may not|not|never|no)\b(?:\s+\w+){0,6}\s*$", before):
+                kind = {"gt": "max", "lt": "min"}.get(kind, kind)  # "cannot be more than 30 days" = at most 30
             found.append((m.start(), Limit(kind, _dec(num), unit, m.group("cur") or "", bool(m.group("pct")),
                                            m.group(0).strip())))
             taken.append(m.span())

@@ -36,6 +36,9 @@ class Configuration:
     """Stop for a person's approval before writing back."""
 
     max_revise_rounds: int = 2
+    llm: dict[str, Any] = field(default_factory=dict)
+    """Model options (agent/llm.py LLM_OPTIONS: base URL, temperature, max tokens, timeout, retries,
+    structured-output method, prices); missing ones take their defaults."""
     fail_at: str | None = None
     """Test hook: 'node' or 'node:STORY' raises once in that node, to exercise resume."""
 

@@ -25,8 +25,13 @@ from agent.template import HouseTemplate
 SUCCESS_SECTIONS = re.compile(r"success|happy|positive", re.I)
 _REQUIRED = re.compile(r"\b(?P<what>(?:[\w'-]+\s+){0,3}[\w'-]+)\s+(?:is|are)\s+(?:required|mandatory)\b|"
                        r"\b(?:must|should)\s+(?:enter|provide|supply|select|capture)\s+"
-                       r"(?:(?:a|an|the|at least one)\s+)?(?P<what2>(?:[\w'-]+\s*){1,4})",
+                       r"(?:(?:a|an|the|at least one)\s+)?(?P<what2>(?:(?!(?:from|in|on|for|with|to|of|before|after|when|and|or)\b)[\w'-]+\s*){1,4})",
                        re.I)
+# (rule, value just inside, value just outside)
+_DATE_RULES = [
+    (r"(?:cannot|can't|must not|may not) be (?:a date )?in the past|no (?:past|backdated) dates?", "today", "yesterday"),
+    (r"(?:cannot|can't|must not|may not) be (?:a date )?in the future|no future dates?", "today", "tomorrow"),
+]
 _MESSAGE_CONTENT = re.compile(r"\b(?:saying|stating|that says|reading|which reads|telling (?:them|the customer))\b.*$", re.I)
 _ONLY_ROLE = re.compile(r"\b(?i:only)\s+(?:a|an|the)?\s*(?P<role>[A-Z][\w]*(?:\s+[A-Z][\w]*){0,3}s?)\b\s+(?:can|may|is|are|should|must)\b")
 
@@ -246,7 +251,9 @@ class StoryGenerator:
         if c.style == "gherkin" and (c.when or c.then):
             pre = self.base_preconditions(persona) + [sentence(g) for g in c.given]
             name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
-            behaviour = name.group(1) if name else behaviour_phrase(" ".join(c.then) or c.text)
+            behaviour = name.group(1) if name and _reads_as_sentence(name.group(1)) else \
+                behaviour_phrase(c.then[0] if c.then else c.text) + (
+                    f" when {clean(c.when[0]).rstrip('.')}" if c.when else "")
             self.add(Draft(title=self.template.title(behaviour),
                            objective=sentence(f"Verify that {declarative(' and '.join(c.then)).rstrip('.')[0].lower() + declarative(' and '.join(c.then)).rstrip('.')[1:]}"
                                               + (f" when {clean(' and '.join(c.when)).rstrip('.')}" if c.when else ""))
@@ -265,10 +272,7 @@ class StoryGenerator:
             pre = self.base_preconditions(persona)
             if cb.condition:
                 pre.append(sentence(cb.condition))
-            outcome_phrase = declarative(cb.outcome).rstrip(".")
-            behaviour = outcome_phrase[0].lower() + outcome_phrase[1:] if outcome_phrase else c.text
-            if cb.condition:
-                behaviour += f" when {clean(cb.condition).rstrip('.')}"
+            behaviour = cb.phrase or c.text
             drafts.append(Draft(title=self.template.title(behaviour), objective=sentence(f"Verify that {behaviour}"),
                                 kind="negative" if cb.negative else kind if not drafts else "positive",
                                 criterion_ids=ids, steps=self.clause_steps(cb.outcome), preconditions=pre,
@@ -308,6 +312,16 @@ class StoryGenerator:
                 start = len(self.drafts)
                 self._limit_cases(c, lim, source)
                 self.probed[key] = list(range(start, len(self.drafts)))
+            for when, ok, bad in _DATE_RULES:
+                if re.search(when, text, re.I):
+                    key = ("date", ok, bad)
+                    if self._already_probed(key, c):
+                        continue
+                    start = len(self.drafts)
+                    phrase = re.search(when, text, re.I).group(0)
+                    self._probe_case(c, ok, True, phrase, source, ok)
+                    self._probe_case(c, bad, False, phrase, source, bad)
+                    self.probed[key] = list(range(start, len(self.drafts)))
             for tl in find_time_limits(text):
                 key = (tl.kind, tl.hour, tl.minute)
                 if self._already_probed(key, c):
@@ -594,6 +608,13 @@ class StoryGenerator:
             seen[fp] = case_id
             cases.append(case)
         return cases
+
+
+def _reads_as_sentence(name: str) -> bool:
+    """A scenario name with a verb ('Agent grants an extension') reads as a title; 'Weekend request' doesn't."""
+    words = re.findall(r"[A-Za-z'-]+", name)[1:]
+    return any(w.lower() in {"is", "are", "can", "cannot", "must", "should", "will", "gets", "needs"}
+               or re.fullmatch(r"[a-z]+s", w) and not w.endswith(("ss", "us")) for w in words)
 
 
 def _dedupe_sources(sources: list[SourceRef]) -> list[SourceRef]:

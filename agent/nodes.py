@@ -21,6 +21,7 @@ from agent.review import review_cases
 from agent.sources import open_workspace
 from agent.state import State, StoryTask
 from agent.template import HouseTemplate, load_template
+from agent.usage import usage_stats
 from connectors.errors import CasewrightError
 
 REVIEW_CODES = ["uncovered-criterion", "malformed-case", "duplicate-case", "untraceable-case", "duplicate-id"]
@@ -142,6 +143,11 @@ def build_case_set(state: State, cfg: Configuration) -> CaseSet:
         "errors": sum(1 for f in findings if f.severity == "error"),
         "low_confidence": sum(1 for c in cases if c.confidence == "low"),
     }
+    # language-model calls, tokens per node and the cost estimate (agent/usage.py); empty for rules
+    cs.stats.update(usage_stats(state.get("llm_usage"), cfg.llm.get("price_input_per_mtok"),
+                                cfg.llm.get("price_output_per_mtok")))
+    if state.get("revise_round"):
+        cs.stats["revise_rounds"] = int(state["revise_round"])
     return cs
 
 

@@ -24,6 +24,18 @@ class Behaviour:
     condition: str
     outcome: str
     negative: bool
+    conj: str = "when"
+    """The word that introduced the condition (when, after, once, before...), for titles."""
+
+    @property
+    def phrase(self) -> str:
+        """'<outcome> <conj> <condition>' as a title fragment."""
+        out = declarative(self.outcome).rstrip(".")
+        out = out[0].lower() + out[1:] if out[:2] != out[:2].upper() else out
+        if not self.condition:
+            return out
+        conj = "when" if self.conj in {"if", "whenever", "where", "given", "in case", "provided that"} else self.conj
+        return f"{out} {conj} {clean(self.condition).rstrip('.')}"
 
 
 def clean(text: str) -> str:
@@ -123,22 +135,21 @@ def clauses(text: str) -> list[str]:
 def split_behaviour(text: str) -> Behaviour:
     """Split one criterion sentence into (condition, outcome); quoted messages are never split."""
     masked, quotes = mask_quotes(clean(text).rstrip("."))
-    condition, outcome = "", masked
+    condition, outcome, conj = "", masked, "when"
+    first = masked.split(" ", 1)[0].lower() if masked else ""
     m = _CONDITION_LEAD.match(masked)
     if m and not re.match(r"^if successful", masked, re.I):
-        condition, outcome = m.group(1), m.group(2)
+        condition, outcome, conj = m.group(1), m.group(2), first
     elif re.match(r"^(?:if|when|whenever|once|after)\s", masked, re.I) and not re.match(r"^if successful", masked, re.I):
         split = _split_unpunctuated(re.sub(r"^\w+\s+", "", masked))
         if split:
-            condition, outcome = split
+            (condition, outcome), conj = split, first
     else:
         m = _CONDITION_TAIL.match(masked)
         if m and len(m.group(1).split()) >= 2:
-            outcome, condition = m.group(1), f"{m.group(3)}"
-            if m.group(2).lower() == "unless":
-                condition = f"not ({condition})"
+            outcome, condition, conj = m.group(1), f"{m.group(3)}", m.group(2).lower()
     return Behaviour(condition=unmask(condition.strip(" ,"), quotes), outcome=unmask(outcome.strip(" ,"), quotes),
-                     negative=is_negative(masked))
+                     negative=is_negative(masked), conj=conj)
 
 
 _ACTOR = re.compile(r"^(?:the\s+)?(?P<actor>agent|customer|team leader|user|caller|hardship specialist|specialist|"

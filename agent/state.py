@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from typing_extensions import TypedDict
 
 from agent.models import CriterionCoverage, Epic, Finding, Flow, Page, Story, UATCase
+from agent.usage import add_usage
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -60,6 +61,12 @@ class State(InputState, total=False):
     """Per node: calls, tokens, seconds."""
 
     revise_round: int
+    llm_usage: Annotated[dict[str, dict[str, int]], add_usage]
+    """Language-model calls and tokens per node (agent/usage.py), summed across branches."""
+    revise_targets: dict[str, list[Finding]]
+    """The stories the current revise round rewrites, with the findings each must resolve."""
+    approval: dict[str, Any]
+    """The person's decision (agent/approval.py): status not-required, approved or rejected, reason, by, at."""
     write_results: dict[str, Any]
     report_paths: list[str]
     summary: dict[str, Any]

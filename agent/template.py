@@ -93,7 +93,13 @@ class HouseTemplate(BaseModel):
             prefix = self.title_style.split("{behaviour}")[0].strip().lower()
             if prefix and behaviour.lower().startswith(prefix):
                 behaviour = behaviour[len(prefix):].strip()
-            behaviour = _lower_first(behaviour)
+            words = behaviour.split()
+            # "Agent grants an extension" -> "the Agent grants an extension" (a role, not a sentence start)
+            if (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
+                    and re.fullmatch(r"[a-z]+s", words[1]) and not words[1].endswith("ss")):
+                behaviour = "the " + behaviour
+            else:
+                behaviour = _lower_first(behaviour)
         text = self.title_style.replace("{behaviour}", behaviour)
         if len(text) > self.title_max_length:
             text = text[: self.title_max_length - 1].rsplit(" ", 1)[0] + "…"
@@ -128,6 +134,9 @@ class HouseTemplate(BaseModel):
     def preconditions(self, persona: str, api: bool) -> list[str]:
         items = self.api_preconditions if api else self.default_preconditions
         return [p.replace("{persona}", persona) for p in items]
+
+
+_NO_ARTICLE = {"the", "a", "an", "each", "every", "all", "any", "no", "it", "this", "that", "when", "if", "only"}
 
 
 def _lower_first(s: str) -> str:
