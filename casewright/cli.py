@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "service",
     "knowledge",
     "jira",
+    "finetune",
 ]
 
 for _name in COMMAND_MODULES:

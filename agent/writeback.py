@@ -1,0 +1,464 @@
+"""Writing generated cases back to Jira: plan first, then execute, safely and idempotently.
+
+Modes (`--write-back`):
+- ``issues``: one issue of the test type (default "Test") per case, described in the house wiki
+  format, linked to its story with the configured link type ("Tests": the case *tests* the story);
+- ``subtasks``: one sub-task per case under its story;
+- ``comment``: one formatted comment per story listing its cases;
+- ``none``: nothing is written.
+In every mode but ``none`` one summary comment on the epic (cases, coverage, findings, report).
+
+Identity and idempotency. Every case issue carries the label ``casewright``, a per-case label
+``casewright-case-<case id>`` and the issue property ``casewright.case``::
+
+    {"case_id", "story_key", "fingerprint", "content_hash_at_write", "run_id"}
+
+``fingerprint`` hashes the story key, the criterion ids and the case's normalised content;
+``content_hash_at_write`` hashes the summary and description exactly as casewright wrote them.
+Planning reads every casewright issue of the stories' projects in one search and classifies
+each case:
+
+- create: no issue has the case's label;
+- unchanged: the issue still holds what casewright wrote and the case did not change;
+- update: the case changed and the issue still holds what casewright wrote;
+- conflict: a person edited the issue's summary or description since casewright wrote it (its
+  hash differs from ``content_hash_at_write``): it is left alone and reported.
+
+Story comments and the epic summary carry a marker line and a property on their issue
+(``casewright.comment`` / ``casewright.summary``) and follow the same rules, so reruns update
+them in place instead of adding new ones. A rerun after a crash finds what the crashed run
+created by its label (the label is set in the create call itself), repairs a missing property or
+link, and never creates a second issue for a case; creates whose response was lost are looked
+up by label before being resent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from agent.models import CaseSet, Story, UATCase
+from agent.renderers.jira_wiki import case_to_wiki, comment_for_story
+from connectors.atlassian_http import AtlassianError
+from connectors.errors import CasewrightError
+from connectors.jira_writer import JiraWriter
+
+MODES = ("issues", "subtasks", "comment", "none")
+LABEL = "casewright"
+CASE_PROPERTY = "casewright.case"
+COMMENT_PROPERTY = "casewright.comment"
+SUMMARY_PROPERTY = "casewright.summary"
+ACTIONS = ("create", "update", "unchanged", "conflict")
+_MARKER = re.compile(r"\[casewright:(story|summary) ([A-Za-z][A-Za-z0-9_]*-\d+)\]")
+_ISSUE_FIELDS = "summary,description,labels,issuelinks,parent,issuetype,project"
+
+
+# -- hashing --------------------------------------------------------------------------------------
+
+def normalise(text: str | None) -> str:
+    """Whitespace-insensitive form: each line's runs of spaces collapsed, blank lines dropped."""
+    lines = [" ".join(line.split()) for line in str(text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
+
+
+def fingerprint(case: UATCase) -> str:
+    """Story key + criterion ids + the case's normalised content (not its id, labels or sources)."""
+    return _digest({
+        "story": case.story_key,
+        "criteria": sorted(case.criterion_ids),
+        "title": normalise(case.title),
+        "objective": normalise(case.objective),
+        "persona": normalise(case.persona),
+        "preconditions": [normalise(p) for p in case.preconditions],
+        "data": {normalise(k): normalise(v) for k, v in case.test_data.items()},
+        "steps": [[normalise(s.action), normalise(s.data), normalise(s.expected)] for s in case.steps],
+        "priority": case.priority,
+        "kind": case.kind,
+    })
+
+
+def content_hash(summary: str | None, description: str | None) -> str:
+    return _digest([normalise(summary), normalise(description)])
+
+
+def case_label(case_id: str) -> str:
+    return "casewright-case-" + re.sub(r"[^a-z0-9_.-]+", "-", case_id.lower()).strip("-")
+
+
+def _clean_label(label: str) -> str:
+    return re.sub(r"\s+", "-", label.strip())
+
+
+def marker(kind: str, key: str) -> str:
+    return f"[casewright:{kind} {key}]"
+
+
+def _summary_line(title: str) -> str:
+    line = " ".join(title.split())
+    return line if len(line) <= 255 else line[:252] + "..."
+
+
+# -- the plan -------------------------------------------------------------------------------------
+
+@dataclass
+class PlanItem:
+    case_id: str
+    story_key: str
+    action: str                      # create | update | unchanged | conflict
+    target: str | None = None        # issue key (issues/subtasks) or comment id (comment)
+    reason: str = ""
+    repairs: list[str] = field(default_factory=list)  # e.g. ["link", "property"] for an unchanged case
+
+
+@dataclass
+class CommentPlan:
+    issue_key: str
+    action: str
+    comment_id: str | None = None
+    reason: str = ""
+    body: str = ""
+    repairs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WriteBackPlan:
+    mode: str
+    epic_key: str
+    items: list[PlanItem] = field(default_factory=list)
+    comments: list[CommentPlan] = field(default_factory=list)   # comment mode: one per story
+    summary: CommentPlan | None = None
+    obsolete: list[str] = field(default_factory=list)           # casewright issues whose case is gone
+    duplicates: list[str] = field(default_factory=list)         # extra issues carrying one case's label
+
+    def counts(self) -> dict[str, int]:
+        return {a: sum(1 for i in self.items if i.action == a) for a in ACTIONS}
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for c in out["comments"]:
+            c.pop("body", None)
+        if out["summary"]:
+            out["summary"].pop("body", None)
+        out["counts"] = self.counts()
+        return out
+
+
+@dataclass
+class WriteBackResult:
+    plan: WriteBackPlan
+    dry_run: bool
+    writes: int = 0
+    keys: dict[str, str] = field(default_factory=dict)   # case id -> issue key (or comment id)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"mode": self.plan.mode, "dry_run": self.dry_run, "writes": self.writes, "keys": dict(self.keys)}
+        out.update(self.plan.as_dict())
+        return out
+
+
+class WriteBack:
+    def __init__(self, writer: JiraWriter, *, mode: str, test_issue_type: str = "Test", link_type: str = "Tests",
+                 subtask_type: str = "Sub-task", run_id: str = "", report_path: str | None = None) -> None:
+        if mode not in MODES:
+            raise CasewrightError(f"unknown write-back mode '{mode}'; choose from {', '.join(MODES)}")
+        self.writer = writer
+        self.mode = mode
+        self.test_issue_type = test_issue_type
+        self.link_type = link_type
+        self.subtask_type = subtask_type
+        self.run_id = run_id
+        self.report_path = report_path
+        self._existing: dict[str, dict[str, Any]] = {}   # case label -> canonical issue raw
+
+    # -- planning -----------------------------------------------------------------------------------
+    def _projects(self, case_set: CaseSet) -> list[str]:
+        keys = [s.key for s in case_set.stories] + [case_set.epic.key]
+        return sorted({k.rsplit("-", 1)[0] for k in keys})
+
+    def _desired(self, case: UATCase) -> tuple[str, str]:
+        return _summary_line(case.title), case_to_wiki(case)
+
+    def _existing_issues(self, case_set: CaseSet) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        projects = ", ".join(f'"{p}"' for p in self._projects(case_set))
+        jql = f'labels = "{LABEL}" AND project in ({projects}) ORDER BY key ASC'
+        found = self.writer.search(jql, fields=_ISSUE_FIELDS, properties=CASE_PROPERTY)
+        story_keys = {s.key for s in case_set.stories} | {case_set.epic.key} | {c.story_key for c in case_set.cases}
+        by_label: dict[str, list[dict[str, Any]]] = {}
+        others: list[dict[str, Any]] = []
+        for issue in found:
+            f = issue.get("fields") or {}
+            prop = (issue.get("properties") or {}).get(CASE_PROPERTY) or {}
+            labels = [lb for lb in f.get("labels") or [] if lb.startswith("casewright-case-")]
+            label = case_label(prop["case_id"]) if prop.get("case_id") else (labels[0] if labels else None)
+            story = prop.get("story_key") or (f.get("parent") or {}).get("key")
+            if label is None:
+                continue
+            if story is not None and story not in story_keys:
+                continue  # another epic's case
+            by_label.setdefault(label, []).append(issue)
+            others.append(issue)
+        return by_label, others
+
+    def plan(self, case_set: CaseSet) -> WriteBackPlan:
+        plan = WriteBackPlan(mode=self.mode, epic_key=case_set.epic.key)
+        if self.mode == "none":
+            return plan
+        if self.mode in ("issues", "subtasks"):
+            self._plan_issues(case_set, plan)
+        else:
+            self._plan_comments(case_set, plan)
+        plan.summary = self._plan_comment(case_set.epic.key, SUMMARY_PROPERTY, "summary",
+                                          self._summary_body(case_set, plan))
+        return plan
+
+    def _plan_issues(self, case_set: CaseSet, plan: WriteBackPlan) -> None:
+        by_label, _ = self._existing_issues(case_set)
+        wanted = set()
+        for case in case_set.cases:
+            label = case_label(case.id)
+            wanted.add(label)
+            summary, description = self._desired(case)
+            desired_hash = content_hash(summary, description)
+            fp = fingerprint(case)
+            matches = sorted(by_label.get(label, []), key=lambda i: int(i["key"].rsplit("-", 1)[1]))
+            if not matches:
+                plan.items.append(PlanItem(case.id, case.story_key, "create", reason="new case"))
+                continue
+            issue, extra = matches[0], matches[1:]
+            plan.duplicates += [i["key"] for i in extra]
+            self._existing[label] = issue
+            f = issue.get("fields") or {}
+            prop = (issue.get("properties") or {}).get(CASE_PROPERTY)
+            current = content_hash(f.get("summary"), f.get("description") if isinstance(f.get("description"), str)
+                                   else json.dumps(f.get("description")))
+            repairs = self._repairs(case, issue, prop, fp)
+            if prop and prop.get("content_hash_at_write") and current != prop["content_hash_at_write"]:
+                plan.items.append(PlanItem(case.id, case.story_key, "conflict", issue["key"],
+                                           "edited in Jira since casewright wrote it; left alone"))
+            elif current == desired_hash and (prop or {}).get("fingerprint") in (fp, None):
+                plan.items.append(PlanItem(case.id, case.story_key, "unchanged", issue["key"], repairs=repairs))
+            else:
+                why = "the case changed" if prop else "written by an interrupted run; completing it"
+                plan.items.append(PlanItem(case.id, case.story_key, "update", issue["key"], why, repairs))
+        for label, issues in by_label.items():
+            if label not in wanted:
+                plan.obsolete += [i["key"] for i in issues]
+
+    def _repairs(self, case: UATCase, issue: dict[str, Any], prop: dict[str, Any] | None, fp: str) -> list[str]:
+        repairs = []
+        if not prop or prop.get("fingerprint") != fp:
+            repairs.append("property")
+        if self.mode == "issues" and not self.writer.is_linked(issue, self.link_type, case.story_key):
+            repairs.append("link")
+        labels = set((issue.get("fields") or {}).get("labels") or [])
+        if not {LABEL, case_label(case.id)} <= labels:
+            repairs.append("labels")
+        return repairs
+
+    def _plan_comments(self, case_set: CaseSet, plan: WriteBackPlan) -> None:
+        stories = {s.key: s for s in case_set.stories}
+        order: list[str] = []
+        for case in case_set.cases:
+            if case.story_key not in order:
+                order.append(case.story_key)
+        for key in order:
+            cases = case_set.cases_for(key)
+            story = stories.get(key) or Story(key=key, summary=case_set.epic.summary if key == case_set.epic.key else key)
+            body = comment_for_story(story, cases)
+            cp = self._plan_comment(key, COMMENT_PROPERTY, "story", body)
+            plan.comments.append(cp)
+            for case in cases:
+                plan.items.append(PlanItem(case.id, key, cp.action, cp.comment_id, cp.reason, list(cp.repairs)))
+
+    def _plan_comment(self, issue_key: str, prop_key: str, kind: str, body: str) -> CommentPlan:
+        """Find casewright's comment on an issue (by property, else by marker) and classify it."""
+        full = body.rstrip() + "\n\n" + f"_{marker(kind, issue_key)} written by casewright; edits here are kept_"
+        prop = self.writer.get_property(issue_key, prop_key) or {}
+        comments = self.writer.comments(issue_key)
+        existing = next((c for c in comments if str(c.get("id")) == str(prop.get("comment_id"))), None)
+        if existing is None:
+            tag = marker(kind, issue_key)
+            existing = next((c for c in comments if isinstance(c.get("body"), str) and tag in c["body"]), None)
+            prop = {} if existing is None or str(existing.get("id")) != str(prop.get("comment_id")) else prop
+        if existing is None:
+            return CommentPlan(issue_key, "create", None, "new comment", full)
+        current = content_hash("", existing.get("body") if isinstance(existing.get("body"), str)
+                               else json.dumps(existing.get("body")))
+        desired = content_hash("", full)
+        repairs = [] if prop.get("comment_id") else ["property"]
+        if prop.get("content_hash_at_write") and current != prop["content_hash_at_write"]:
+            return CommentPlan(issue_key, "conflict", str(existing["id"]), "edited in Jira since casewright wrote it; left alone", full)
+        if current == desired:
+            return CommentPlan(issue_key, "unchanged", str(existing["id"]), "", full, repairs)
+        return CommentPlan(issue_key, "update", str(existing["id"]),
+                           "the cases changed" if prop else "written by an interrupted run; completing it", full, repairs)
+
+    def _summary_body(self, case_set: CaseSet, plan: WriteBackPlan) -> str:
+        """The epic's summary comment: the state of things, so an unchanged rerun leaves it unchanged."""
+        cs = case_set
+        lines = [f"h3. casewright: UAT cases for {cs.epic.key}"]
+        where = {"issues": f"{self.test_issue_type} issues linked to their stories", "subtasks": "sub-tasks of their stories",
+                 "comment": "one comment per story"}[self.mode]
+        lines.append(f"{len(cs.cases)} cases for {len(cs.stories)} stories, written as {where}.")
+        lines.append(f"Coverage: {sum(1 for c in cs.coverage if c.covered)} of {len(cs.coverage)} acceptance criteria "
+                     f"verified ({cs.coverage_ratio * 100:.0f}%).")
+        if self.mode in ("issues", "subtasks"):
+            lines.append("||Story||Cases||")
+            for story in cs.stories:
+                ids = [c.id for c in cs.cases_for(story.key)]
+                lines.append(f"|{story.key}|{len(ids)}|")
+        conflicts = [i for i in plan.items if i.action == "conflict"]
+        if conflicts:
+            lines.append(f"(!) {len(conflicts)} case(s) were edited in Jira and left alone: "
+                         + ", ".join(sorted({i.target or i.case_id for i in conflicts})))
+        errors = [f for f in cs.findings if f.severity == "error"]
+        warnings = [f for f in cs.findings if f.severity == "warning"]
+        lines.append(f"Findings: {len(errors)} errors, {len(warnings)} warnings, "
+                     f"{len(cs.findings) - len(errors) - len(warnings)} notes.")
+        for f in (errors + warnings)[:10]:
+            lines.append(f"* {f.story_key or cs.epic.key}: {' '.join(f.message.split())}")
+        if self.report_path:
+            lines.append(f"Report: {self.report_path}")
+        return "\n".join(lines)
+
+    # -- execution -----------------------------------------------------------------------------------
+    def run(self, case_set: CaseSet, *, dry_run: bool = False) -> WriteBackResult:
+        plan = self.plan(case_set)
+        result = WriteBackResult(plan=plan, dry_run=dry_run)
+        if dry_run or self.mode == "none":
+            return result
+        before = self.writer.writes
+        done = 0
+        try:
+            if self.mode in ("issues", "subtasks"):
+                cases = {c.id: c for c in case_set.cases}
+                for item in plan.items:
+                    self._execute_issue(cases[item.case_id], item, result)
+                    done += 1
+            else:
+                for cp in plan.comments:
+                    self._execute_comment(cp, COMMENT_PROPERTY)
+                    for item in plan.items:
+                        if item.story_key == cp.issue_key and cp.comment_id:
+                            item.target = cp.comment_id
+                            result.keys[item.case_id] = cp.comment_id
+                    done += 1
+            if plan.summary is not None:
+                self._execute_comment(plan.summary, SUMMARY_PROPERTY)
+        except AtlassianError as exc:
+            total = len(plan.items) if self.mode in ("issues", "subtasks") else len(plan.comments)
+            raise CasewrightError(f"write-back to Jira stopped after {done} of {total} "
+                                  f"{'cases' if self.mode in ('issues', 'subtasks') else 'story comments'}: {exc}. "
+                                  "Run it again: finished work is found and not repeated") from None
+        finally:
+            result.writes = self.writer.writes - before
+        return result
+
+    def _property(self, case: UATCase, summary: str, description: str) -> dict[str, Any]:
+        return {"case_id": case.id, "story_key": case.story_key, "fingerprint": fingerprint(case),
+                "content_hash_at_write": content_hash(summary, description), "run_id": self.run_id}
+
+    def _find_by_label(self, label: str) -> str | None:
+        hits = self.writer.search(f'labels = "{label}" ORDER BY key ASC', fields="summary")
+        return hits[0]["key"] if hits else None
+
+    def _execute_issue(self, case: UATCase, item: PlanItem, result: WriteBackResult) -> None:
+        if item.action == "conflict":
+            if item.target:
+                result.keys[case.id] = item.target
+            return
+        summary, description = self._desired(case)
+        label = case_label(case.id)
+        labels = [LABEL, label] + [_clean_label(lb) for lb in case.labels if _clean_label(lb) not in (LABEL, label)]
+        if item.action == "create":
+            project = case.story_key.rsplit("-", 1)[0]
+            fields: dict[str, Any] = {"project": {"key": project}, "summary": summary, "description": description,
+                                      "labels": labels}
+            if self.mode == "subtasks":
+                fields["issuetype"] = {"name": self.subtask_type}
+                fields["parent"] = {"key": case.story_key}
+            else:
+                fields["issuetype"] = {"name": self.test_issue_type}
+            key = self.writer.create_issue(fields, find_existing=lambda: self._find_by_label(label))
+            item.target = key
+            self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))
+            if self.mode == "issues":
+                self.writer.link(self.link_type, key, case.story_key)
+        elif item.action == "update":
+            key = item.target or ""
+            have = set(((self._existing.get(label) or {}).get("fields") or {}).get("labels") or [])
+            self.writer.update_fields(key, {"summary": summary, "description": description},
+                                      {"labels": [{"add": lb} for lb in labels if lb not in have]} if set(labels) - have else None)
+            self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))
+            if self.mode == "issues" and "link" in item.repairs:
+                self.writer.link(self.link_type, key, case.story_key)
+        else:  # unchanged: repair what an interrupted run left undone
+            key = item.target or ""
+            if "labels" in item.repairs:
+                self.writer.add_labels(key, [LABEL, label])
+            if "property" in item.repairs:
+                self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))
+            if "link" in item.repairs:
+                self.writer.link(self.link_type, key, case.story_key)
+        result.keys[case.id] = item.target or ""
+
+    def _execute_comment(self, cp: CommentPlan, prop_key: str) -> None:
+        def remember(comment_id: str) -> None:
+            self.writer.set_property(cp.issue_key, prop_key, {"comment_id": comment_id, "run_id": self.run_id,
+                                                              "content_hash_at_write": content_hash("", cp.body)})
+
+        if cp.action == "conflict":
+            return
+        if cp.action == "create":
+            tag = marker("summary" if prop_key == SUMMARY_PROPERTY else "story", cp.issue_key)
+
+            def find() -> str | None:
+                return next((str(c["id"]) for c in self.writer.comments(cp.issue_key)
+                             if isinstance(c.get("body"), str) and tag in c["body"]), None)
+
+            cp.comment_id = self.writer.add_comment(cp.issue_key, cp.body, find_existing=find)
+            remember(cp.comment_id)
+        elif cp.action == "update":
+            self.writer.update_comment(cp.issue_key, cp.comment_id or "", cp.body)
+            remember(cp.comment_id or "")
+        elif "property" in cp.repairs and cp.comment_id:
+            remember(cp.comment_id)
+
+
+# -- the graph node ---------------------------------------------------------------------------------
+
+def report_path_for(out_dir: str, formats: list[str], epic_key: str) -> str | None:
+    from agent.renderers.common import safe_filename
+
+    for fmt, suffix in (("md", "md"), ("json", "json"), ("csv", "csv")):
+        if fmt in formats:
+            return str(Path(out_dir) / f"{safe_filename(epic_key)}.{suffix}")
+    return None
+
+
+def write_back(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    """Graph node between review and report: writes the cases back per `write_back` / `dry_run`."""
+    from agent import jira_access
+    from agent.configuration import Configuration
+    from agent.nodes import build_case_set
+
+    cfg = Configuration.from_runnable_config(config)
+    if cfg.write_back == "none":
+        return {}
+    access = jira_access.current()
+    case_set = build_case_set(state, cfg)
+    wb = WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
+                   link_type=access.test_link_type, run_id=state.get("run_id", ""),
+                   report_path=report_path_for(cfg.out_dir, cfg.formats, state["epic_key"]))
+    result = wb.run(case_set, dry_run=cfg.dry_run)
+    return {"write_results": result.as_dict()}
