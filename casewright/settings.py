@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     llm_retries: int = Field(2, validation_alias=_env("CASEWRIGHT_LLM_RETRIES"))
     concurrency: int = Field(8, validation_alias=_env("CASEWRIGHT_CONCURRENCY"))
     max_revise_rounds: int = Field(2, validation_alias=_env("CASEWRIGHT_MAX_REVISE_ROUNDS"))
+    structured_output: str = Field("auto", validation_alias=_env("CASEWRIGHT_STRUCTURED_OUTPUT"),
+                                   description="auto, json_schema, function_calling, json_mode or prompt")
     price_input_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_INPUT_PER_MTOK"))
     price_output_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_OUTPUT_PER_MTOK"))
 

@@ -9,15 +9,16 @@ from agent.service import generate_epic
 
 def test_resume_reruns_only_the_branch_that_failed(tmp_path):
     cfg = Configuration(source="sample", data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),
-                        formats=["json"], fail_at="generate:ER-3")
+                        formats=["json"], fail_at="generate:ER-7")
     seen: list[str] = []
     with pytest.raises(InjectedFailure):
-        generate_epic("ER-1", cfg, run_id="r1", progress=lambda node, update: seen.append(node))
+        # one branch at a time, so every story before ER-7 has finished when it fails
+        generate_epic("ER-1", cfg, run_id="r1", progress=lambda node, update: seen.append(node), concurrency=1)
     assert "plan" in seen and "gather" in seen
 
     resumed: list[str] = []
     cfg.fail_at = None
-    result = generate_epic("ER-1", cfg, run_id="r1", resume=True,
+    result = generate_epic("ER-1", cfg, run_id="r1", resume=True, concurrency=1,
                            progress=lambda node, update: update.get("cached") or resumed.append(node))
     assert result.status == "done"
     # plan and gather are not repeated; only the failed story's branch is generated again

@@ -112,6 +112,9 @@ def print_summary(result: RunResult) -> None:
         console.print(f"Waiting for approval: [bold]casewright approve {result.run_id}[/]")
     for path in result.report_paths:
         console.print(f"  wrote {path}")
+    from casewright.commands.jira import print_write_back
+
+    print_write_back(s, console)
 
 
 def register(app: typer.Typer) -> None:

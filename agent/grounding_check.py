@@ -1,0 +1,138 @@
+"""Review for groundedness: every concrete value a case states must come from somewhere.
+
+A concrete value is an amount ($150.00, 150 dollars), a percentage, a quantity with a unit
+(14 days, 3 attempts, 10 business days), an HTTP status code, an error code (ERR_CARD_DECLINED,
+E-1023) or a quoted status ("Pending Approval"). Each must appear in the story (summary,
+description, criteria, parameters) or in a source retrieved for it (rule sections, approved
+cases); otherwise the case gets a Finding `unsupported-value`, which the revise round sends
+back to the generator.
+
+Numbers compare by value, so "$1,000" is supported by "1000.00". A number next to a supported
+one (n +/- 1, n +/- 0.01) is accepted too, because boundary cases test just inside and just
+outside a limit the rules state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from agent.models import Finding, Story, UATCase
+
+CODE = "unsupported-value"
+
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_UNITS = (r"business days?|calendar days?|working days?|days?|weeks?|fortnights?|months?|years?|hours?|"
+          r"hrs?|minutes?|mins?|seconds?|secs?|attempts?|tries|times|characters?|chars?|digits?|"
+          r"kwh|mwh|kw|mb|gb|kb|instal(?:l)?ments?|payments?|cents?|dollars?|aud|usd|eur|gbp|nzd|percent")
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("amount", re.compile(r"(?:[$£€]|\b(?:AUD|USD|EUR|GBP|NZD)\s?)\s?(" + _NUM + r")", re.I)),
+    ("percentage", re.compile(r"(?<![\w.])(" + _NUM + r")\s?%")),
+    ("quantity", re.compile(r"(?<![\w.$£€])(" + _NUM + r")[\s-]?(?:" + _UNITS + r")\b", re.I)),
+    ("status code", re.compile(r"\b(?:HTTP(?:\s+status)?|status(?:\s+code)?|response(?:\s+code)?|returns?)\s*:?\s*([1-5]\d\d)\b", re.I)),
+    ("error code", re.compile(r"\b([A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+)\b")),
+    ("status", re.compile(r"[\"“]([A-Z][A-Za-z]+(?: [A-Za-z]+){0,3})[\"”]")),
+]
+_NUMBER_IN_TEXT = re.compile(_NUM)
+_ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
+
+
+@dataclass(frozen=True)
+class Value:
+    kind: str
+    text: str      # as written in the case
+    key: str       # what is compared: a normalised number or lower-cased text
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+
+
+def extract_values(text: str) -> list[Value]:
+    """The concrete values in a piece of text, each once."""
+    found: dict[tuple[str, str], Value] = {}
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text or ""):
+            raw = m.group(1)
+            if kind in ("amount", "percentage", "quantity", "status code"):
+                num = _number(raw)
+                if num is None:
+                    continue
+                key = str(num.normalize())
+                group = "number"
+            else:
+                if kind == "error code" and (_ISSUE_KEY.match(raw) or not re.search(r"\d|_", raw)):
+                    continue  # an issue key or an ordinary hyphenated word, not an error code
+                key = raw.lower()
+                group = "text"
+            found.setdefault((group, key), Value(kind, m.group(0).strip(), key))
+    return list(found.values())
+
+
+class Corpus:
+    """What a story's cases may draw on: its own text plus the sources retrieved for it."""
+
+    def __init__(self, texts: Iterable[str]):
+        joined = "\n".join(t for t in texts if t)
+        self.text = " ".join(joined.lower().split())
+        self.numbers: set[Decimal] = set()
+        for m in _NUMBER_IN_TEXT.finditer(joined):
+            num = _number(m.group(0))
+            if num is not None:
+                self.numbers.add(num.normalize())
+
+    def supports(self, value: Value) -> bool:
+        if value.kind in ("amount", "percentage", "quantity", "status code"):
+            num = Decimal(value.key)
+            return any(num + delta in self.numbers or (num + delta).normalize() in self.numbers
+                       for delta in (Decimal(0), Decimal(1), Decimal(-1), Decimal("0.01"), Decimal("-0.01")))
+        return " ".join(value.key.split()) in self.text
+
+
+def story_texts(story: Story) -> list[str]:
+    texts = [story.key, story.summary, story.description, story.method or "", story.endpoint or ""]
+    texts += [c.text for c in story.criteria]
+    texts += [c.id for c in story.criteria]
+    for p in story.parameters:
+        texts += [p.name, p.description, p.default or "", p.format or "", p.pattern or "", " ".join(p.enum)]
+    for case in story.approved_cases:
+        texts.append(case_text(case))
+    return texts
+
+
+def case_text(case: UATCase) -> str:
+    parts = [case.title, case.objective, case.persona, *case.preconditions, case.notes]
+    parts += [f"{k}: {v}" for k, v in case.test_data.items()]
+    for step in case.steps:
+        parts += [step.action, step.data, step.expected]
+    return "\n".join(p for p in parts if p)
+
+
+def _case_claims(case: UATCase) -> str:
+    """The parts of a case that state facts (not its notes, which may say what is missing)."""
+    parts = [case.title, case.objective, *case.preconditions]
+    parts += [f"{k}: {v}" for k, v in case.test_data.items()]
+    for step in case.steps:
+        parts += [step.action, step.data, step.expected]
+    return "\n".join(p for p in parts if p)
+
+
+def check_grounding(story: Story, cases: Sequence[UATCase], source_texts: Iterable[str] = ()) -> list[Finding]:
+    """One `unsupported-value` finding per case and value that neither the story nor its sources state."""
+    corpus = Corpus([*story_texts(story), *source_texts])
+    findings: list[Finding] = []
+    for case in cases:
+        for value in extract_values(_case_claims(case)):
+            if corpus.supports(value):
+                continue
+            findings.append(Finding(
+                severity="warning", code=CODE, story_key=case.story_key, case_id=case.id,
+                message=(f"Case {case.id} states {value.kind} '{value.text}', which appears neither in "
+                         f"story {story.key} nor in the sources retrieved for it; take it from the "
+                         "rules or remove it.")))
+    return findings
