@@ -6,11 +6,26 @@ Secrets are SecretStr: they never print in logs, reports or `repr`.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_list(value: Any) -> Any:
+    """Lists from the environment: a JSON array or comma-separated ("ER, BILL")."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+StrList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
 def _env(*names: str) -> AliasChoices:
@@ -75,11 +90,11 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL"))
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("CASEWRIGHT_WEBHOOK_SECRET"))
     api_key: SecretStr | None = Field(None, validation_alias=_env("CASEWRIGHT_API_KEY"))
-    webhook_projects: list[str] = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_PROJECTS"))
-    webhook_issue_types: list[str] = Field(default_factory=lambda: ["Story", "Epic"],
+    webhook_projects: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_PROJECTS"))
+    webhook_issue_types: StrList = Field(default_factory=lambda: ["Story", "Epic"],
                                            validation_alias=_env("CASEWRIGHT_WEBHOOK_ISSUE_TYPES"))
-    webhook_labels: list[str] = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_LABELS"))
-    webhook_statuses: list[str] = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_STATUSES"))
+    webhook_labels: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_LABELS"))
+    webhook_statuses: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_STATUSES"))
     webhook_dedupe_ttl_s: int = Field(3600, validation_alias=_env("CASEWRIGHT_WEBHOOK_DEDUPE_TTL"))
     write_back: str = Field("none", validation_alias=_env("CASEWRIGHT_WRITE_BACK"),
                             description="issues, subtasks, comment or none, for jobs the service runs")

@@ -1,0 +1,20 @@
+"""Settings from the environment: lists in either form, secrets never printed."""
+
+from casewright.settings import Settings
+
+
+def test_list_settings_accept_commas_or_json(monkeypatch):
+    monkeypatch.setenv("CASEWRIGHT_WEBHOOK_PROJECTS", "ER, BILL")
+    monkeypatch.setenv("CASEWRIGHT_WEBHOOK_LABELS", '["uat", "payments"]')
+    s = Settings(_env_file=None)
+    assert s.webhook_projects == ["ER", "BILL"]
+    assert s.webhook_labels == ["uat", "payments"]
+
+
+def test_secrets_do_not_print(monkeypatch):
+    monkeypatch.setenv("JIRA_API_TOKEN", "tok-very-secret-123")
+    monkeypatch.setenv("CASEWRIGHT_WEBHOOK_SECRET", "hook-secret-456")
+    s = Settings(_env_file=None)
+    text = repr(s) + str(s) + s.model_dump_json()
+    assert "tok-very-secret-123" not in text and "hook-secret-456" not in text
+    assert s.jira_api_token.get_secret_value() == "tok-very-secret-123"

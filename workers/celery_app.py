@@ -1,0 +1,103 @@
+"""The Celery application: Redis (`REDIS_URL`) as broker and result backend.
+
+Delivery guarantees, and why each setting is here:
+
+* ``task_acks_late``: a job's message is acknowledged only after the job finished, so a
+  worker that dies mid-job leaves it unacknowledged and it is delivered again.
+* ``task_reject_on_worker_lost``: with the prefork pool, a child process killed mid-job makes
+  the parent requeue the message at once instead of marking the job failed.
+* ``visibility_timeout``: with Redis, an unacknowledged message whose worker vanished (SIGKILL
+  of the whole worker, a lost machine) is restored to the queue after this many seconds. It
+  must be longer than the longest job, or a job still running would be delivered twice;
+  the default is the hard time limit plus five minutes. A second delivery of a job that is
+  still running cannot run concurrently anyway: it waits for the epic's lock (workers/locks.py).
+* ``worker_prefetch_multiplier = 1``: a worker holds one job at a time, so long jobs spread
+  over all workers instead of queueing behind one.
+* soft and hard time limits from the settings; JSON everywhere (no pickle).
+* every key (queue, unacked index, results) carries ``CASEWRIGHT_REDIS_PREFIX``, so several
+  deployments (or test runs) can share one Redis.
+
+Run a worker with ``casewright worker`` (or ``celery -A workers.celery_app worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+
+from casewright.settings import Settings, get_settings
+from connectors.errors import CasewrightError
+
+TASK_GENERATE = "casewright.generate_epic"
+TASK_SYNC_KNOWLEDGE = "casewright.sync_knowledge"
+TASK_SWEEP = "casewright.nightly_sweep"
+
+
+def queue_name(settings: Settings) -> str:
+    return f"{settings.redis_prefix}.jobs"
+
+
+def visibility_timeout(settings: Settings) -> int:
+    if settings.broker_visibility_timeout_s:
+        return settings.broker_visibility_timeout_s
+    return settings.job_time_limit_s + 300
+
+
+def make_celery(settings: Settings | None = None, *, with_schedule: bool = False) -> Celery:
+    """A Celery app for these settings (the module-level `app` uses the environment's)."""
+    s = settings or get_settings()
+    vt = visibility_timeout(s)
+    prefix = f"{s.redis_prefix}:"
+    app = Celery("casewright", broker=s.redis_url, backend=s.redis_url, include=["workers.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=s.job_soft_time_limit_s,
+        task_time_limit=s.job_time_limit_s,
+        task_track_started=True,
+        task_send_sent_event=False,  # one publish per job on the webhook path, not two
+        worker_send_task_events=True,
+        result_extended=True,
+        result_expires=7 * 24 * 3600,
+        task_default_queue=queue_name(s),
+        task_default_exchange=queue_name(s),
+        task_default_routing_key=queue_name(s),
+        timezone=s.timezone,
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        broker_transport_options={
+            "visibility_timeout": vt,
+            "global_keyprefix": prefix,
+            # look for messages of dead workers often; the scan itself is cheap
+            "unacked_restore_interval": max(1, min(10, vt // 4)),
+            "unacked_restore_throttle": 1,
+            "socket_connect_timeout": 5,
+        },
+        result_backend_transport_options={"global_keyprefix": prefix, "visibility_timeout": vt},
+        redis_socket_connect_timeout=5,
+        redis_backend_health_check_interval=30,
+    )
+    if with_schedule:
+        from workers.schedule import beat_schedule
+
+        app.conf.beat_schedule = beat_schedule(s)
+    return app
+
+
+def _module_app() -> Celery:
+    try:
+        return make_celery(with_schedule=True)
+    except CasewrightError as err:  # a bad cron/zone must not stop workers; `casewright beat` refuses it
+        logging.getLogger(__name__).error("no nightly schedule: %s", err)
+        return make_celery()
+
+
+app = _module_app()
