@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -38,9 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+
+from connectors.threaded_server import ThreadedServer
 
 Responder = Callable[[dict[str, Any]], Any]
 
@@ -83,9 +83,7 @@ class OpenAIStub:
     def __post_init__(self) -> None:
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._runner: ThreadedServer | None = None
         self.port = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -117,32 +115,15 @@ class OpenAIStub:
             self.max_in_flight = 0
 
     def start(self) -> OpenAIStub:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_keep_alive=30, backlog=256)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="openai-stub", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the OpenAI stub server did not start")
-            time.sleep(0.01)
+        self._runner = ThreadedServer(self.app, name="openai-stub", timeout_keep_alive=30, backlog=256)
+        self.port = self._runner.port
+        self._runner.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
-        self._server = self._thread = self._sock = None
+        if self._runner is not None:
+            self._runner.close()
+        self._runner = None
 
     def __enter__(self) -> OpenAIStub:
         return self.start()

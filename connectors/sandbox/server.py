@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from connectors.sandbox.app import create_app
+from connectors.threaded_server import ThreadedServer
 from connectors.sandbox.state import Credentials, Faults, RecordedRequest, SandboxState
 from connectors.workspace import Workspace, load_workspace, parse_workspace
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def _as_workspace(seed: Workspace | dict[str, Any] | str | Path) -> Workspace:
@@ -42,10 +34,9 @@ class SandboxServer:
         self.state = SandboxState(_as_workspace(seed), mode=mode, max_results=max_results,
                                   credentials=Credentials(email=email, api_token=api_token, pat=pat))
         self.app = create_app(self.state)
+        self._runner = ThreadedServer(self.app, host=host, port=port, name="sandbox")
         self.host = host
-        self.port = port or _free_port(host)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self.port = self._runner.port
 
     # -- what tests look at ----------------------------------------------------------------------
     @property
@@ -72,28 +63,15 @@ class SandboxServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> "SandboxServer":
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
-                                access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox did not start on {self.url}")
-            time.sleep(0.01)
+        self._runner.start(timeout)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._runner.stop(timeout=5)
 
     def serve_forever(self) -> None:
         """Foreground serving for `casewright sandbox` (Ctrl-C stops it)."""
+        self._runner.close()
         uvicorn.run(self.app, host=self.host, port=self.port, log_level="info", lifespan="off")
 
     def __enter__(self) -> "SandboxServer":
