@@ -201,9 +201,12 @@ def is_transient(exc: BaseException) -> bool:
     status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(status, int):
         return status == 408 or status == 429 or status >= 500
-    return name in {"APITimeoutError", "APIConnectionError", "Timeout", "ReadTimeout", "ConnectError",
-                    "ConnectTimeout", "RemoteProtocolError", "APIResponseValidationError", "TimeoutError",
-                    "ConnectionError"}
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    names = {cls.__name__ for cls in type(exc).__mro__}  # subclasses such as OpenAIConnectionError count too
+    return bool(names & {"APITimeoutError", "APIConnectionError", "Timeout", "ReadTimeout", "ConnectError",
+                         "ConnectTimeout", "RemoteProtocolError", "APIResponseValidationError", "TimeoutError",
+                         "ConnectionError"}) or name.endswith(("ConnectionError", "TimeoutError"))
 
 
 def describe_config_failure(exc: BaseException, spec: ModelSpec) -> str | None:
