@@ -39,6 +39,10 @@ _ONLY_ROLE = re.compile(r"\b(?i:only)\s+(?:a|an|the)?\s*(?P<role>[A-Z][\w]*(?:\s
 # fn(story, criterion, retrieved_chunks) -> list of extra limits text sources [(text, SourceRef)]
 GroundingHook = Callable[[Story, AcceptanceCriterion, list[dict[str, Any]]], list[tuple[str, SourceRef]]]
 grounding_hooks: list[GroundingHook] = []
+# Style hook (agent/grounding.py): fn(story, retrieved_chunks) -> (persona, preconditions, sources) from
+# similar approved cases, used only when the story has no approved cases of its own.
+StyleHook = Callable[[Story, list[dict[str, Any]]], tuple[str | None, list[str], list[SourceRef]]]
+style_hooks: list[StyleHook] = []
 
 
 @dataclass
@@ -141,6 +145,9 @@ class StoryGenerator:
         self.retrieved = retrieved or []
         self.api = bool(story.method and story.endpoint)
         persona, shared = _style(story, template)
+        self.style_sources: list[SourceRef] = []
+        for hook in (style_hooks if persona is None and self.retrieved else []):  # retrieval grounding
+            persona, shared, self.style_sources = hook(story, self.retrieved)
         self.styled_persona = persona
         self.shared_preconditions = shared
         self.drafts: list[Draft] = []
@@ -600,7 +607,7 @@ class StoryGenerator:
                 kind=d.kind,  # type: ignore[arg-type]
                 story_key=self.story.key,
                 criterion_ids=d.criterion_ids,
-                sources=_dedupe_sources(d.sources),
+                sources=_dedupe_sources(d.sources + self.style_sources),
                 labels=self.template.labels_for(d.kind, self.story.key, epic) + (["standard-check"] if d.standard else []),
                 confidence="low" if low else d.confidence,  # type: ignore[arg-type]
                 notes=d.notes,
