@@ -53,6 +53,14 @@ class Workspace:
     def __post_init__(self) -> None:
         self._by_key = {i["key"]: i for i in self.issues}
         self._pages_by_id = {str(p["id"]): p for p in self.pages}
+        # issue links in both directions, whichever side recorded them
+        self._links: dict[str, dict[str, dict[str, Any]]] = {}
+        for issue in self.issues:
+            for link in (issue.get("fields") or {}).get("issuelinks") or []:
+                other = link.get("inwardIssue") or link.get("outwardIssue") or {}
+                if other.get("key"):
+                    self._links.setdefault(issue["key"], {})[other["key"]] = other
+                    self._links.setdefault(other["key"], {})[issue["key"]] = issue
 
     # -- lookups ---------------------------------------------------------------------------
     def issue(self, key: str) -> dict[str, Any] | None:
@@ -82,18 +90,7 @@ class Workspace:
 
     def linked_issues(self, key: str, issue_type: str | None = None) -> list[dict[str, Any]]:
         """Issues linked to `key` through fields.issuelinks (either direction), optionally by type name."""
-        found: dict[str, dict[str, Any]] = {}
-        own = self.issue(key)
-        for link in ((own or {}).get("fields") or {}).get("issuelinks") or []:
-            other = link.get("inwardIssue") or link.get("outwardIssue") or {}
-            if other.get("key"):
-                found[other["key"]] = self.issue(other["key"]) or other
-        for issue in self.issues:  # links recorded only on the other side
-            for link in (issue.get("fields") or {}).get("issuelinks") or []:
-                other = link.get("inwardIssue") or link.get("outwardIssue") or {}
-                if other.get("key") == key:
-                    found[issue["key"]] = issue
-        result = list(found.values())
+        result = [self.issue(k) or stub for k, stub in self._links.get(key, {}).items()]
         if issue_type:
             wanted = issue_type.lower()
             result = [
