@@ -663,9 +663,9 @@ def evaluate(dataset: Dataset, options: EvalOptions, settings: Any = None, *, en
     from agent.template import load_template
 
     if settings is None:
-        from casewright.settings import Settings  # noqa: PLC0415 - only when the caller gave none
+        from casewright.settings import get_settings  # noqa: PLC0415 - only when the caller gave none
 
-        settings = Settings()
+        settings = get_settings()
     template = load_template(options.template_path or getattr(settings, "template_path", None))
     scorer = SimilarityScorer(encoder, options.threshold)
     results: list[ConfigResult] = []

