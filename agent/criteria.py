@@ -261,6 +261,9 @@ _TRAIL_COND = re.compile(r"^(.+?)\s+(if|when|whenever|unless|once|after|provided
 _ONLY_COND = re.compile(r"^(?:if|when|whenever|once|after|given(?: that)?|upon|in case)\s+(.+)$", re.I)
 
 
+_INLINE_GWT = re.compile(r"^\s*given\s+(.+?),?\s+when\s+(.+?),?\s+then\s+(.+?)\.?$", re.I)
+
+
 def _split_condition(text: str) -> tuple[list[str], list[str]]:
     """(when, then) for a one-line criterion such as 'X if Y', 'If Y, X' or 'When Y.'"""
     flat = " ".join(text.split())
@@ -500,14 +503,19 @@ def _items_where(lines: list[_Line], kinds: set[str], **kw: Any) -> list[_Item]:
 def _to_criterion(story_key: str, n: int, item: _Item) -> AcceptanceCriterion:
     text = "\n".join(item.lines).strip()
     given, when, then = list(item.given), list(item.when), list(item.then)
-    if item.style != "gherkin":
+    style = item.style
+    inline = _INLINE_GWT.match(" ".join(" ".join(item.lines).split())) if style != "gherkin" else None
+    if inline:  # "Given X when Y then Z" written on one line
+        given, when, then = [inline.group(1).strip()], [inline.group(2).strip()], [inline.group(3).strip()]
+        style = "gherkin"
+    elif style != "gherkin":
         when, then = _split_condition(item.lines[0])
     c = AcceptanceCriterion(
         id=f"{story_key}/AC-{n}",
         story_key=story_key,
         text=text,
         section=item.section,
-        style=item.style,  # type: ignore[arg-type]
+        style=style,  # type: ignore[arg-type]
         given=given,
         when=when,
         then=then,
@@ -538,7 +546,14 @@ def parse_criteria(story_key: str, text: Any, *, from_field: bool = False) -> li
             items = [it for s, e in runs for it in _parse_gherkin(usable[s:e])]
             if not items:
                 items = _items_where(lines, {AC, UNKNOWN}, rules_only=True)
+    items = [it for it in items if _has_words(" ".join(it.lines))]
     return [_to_criterion(story_key, i, item) for i, item in enumerate(items, start=1)]
+
+
+def _has_words(text: str) -> bool:
+    """A criterion says something: a lone @mention, emoji or table separator is not one."""
+    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"@\w+|:\w+:|https?://\S+", " ", text))
+    return len(words) >= 2
 
 
 # --------------------------------------------------------------------------- parameters and endpoint

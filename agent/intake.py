@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.criteria import extract
-from agent.models import Epic, Page, Story, UATCase
+from agent.models import Epic, Finding, Page, Story, UATCase
 from agent.renderers.jira_wiki import wiki_to_case
 from connectors.errors import CasewrightError
 from connectors.markup import storage_to_text, to_text
@@ -27,6 +27,8 @@ class EpicBundle:
     epic: Epic
     stories: list[Story]
     pages: list[Page] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """What was read but could not be used (e.g. a linked test not in the house format)."""
 
 
 def _fields(issue: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def parse_approved_case(ws: Workspace, raw: dict[str, Any], story_key: str) -> U
 
 
 def parse_story(ws: Workspace, raw: dict[str, Any], *, epic_key: str | None, ac_field_name: str,
-                test_issue_type: str) -> Story:
+                test_issue_type: str, ignored: list[Finding] | None = None) -> Story:
     f = _fields(raw)
     key = raw["key"]
     description_raw = f.get("description")
@@ -95,8 +97,16 @@ def parse_story(ws: Workspace, raw: dict[str, Any], *, epic_key: str | None, ac_
     ac_text = to_text(ac_raw) if ac_raw else ""
     criteria, parameters, endpoint = extract(key, description, ac_text, title=str(f.get("summary", "")))
     method, path = endpoint if endpoint else (None, None)
-    approved = [c for c in (parse_approved_case(ws, t, key)
-                            for t in ws.linked_issues(key, issue_type=test_issue_type)) if c]
+    approved = []
+    for test in ws.linked_issues(key, issue_type=test_issue_type):
+        case = parse_approved_case(ws, test, key)
+        if case is not None:
+            approved.append(case)
+        elif ignored is not None:
+            ignored.append(Finding(severity="info", code="unreadable-test", story_key=key, case_id=test["key"],
+                                   message=f"{test['key']} is linked to {key} as a test but is not in the house "
+                                           "format (Objective, Persona, Preconditions, Test Data, Steps); "
+                                           "it was not used as an example"))
     page_ids = [str(p["id"]) for p in ws.pages_linked_from(key)]
     return Story(
         key=key,
@@ -135,9 +145,14 @@ def load_epic(ws: Workspace, epic_key: str, *, ac_field_name: str = "Acceptance 
     ]
     if story_keys is not None:
         wanted = set(story_keys)
+        unknown = sorted(wanted - {c["key"] for c in children})
+        if unknown:
+            raise UnknownEpicError(f"--stories names {', '.join(unknown)}, not in epic {epic_key}; "
+                                   f"its stories: {', '.join(c['key'] for c in children) or 'none'}")
         children = [c for c in children if c["key"] in wanted]
+    ignored: list[Finding] = []
     stories = [parse_story(ws, c, epic_key=epic_key, ac_field_name=ac_field_name,
-                           test_issue_type=test_issue_type) for c in children]
+                           test_issue_type=test_issue_type, ignored=ignored) for c in children]
     epic_pages = [p["id"] for p in ws.pages_linked_from(epic_key)]
     epic = Epic(
         key=epic_key,
@@ -154,7 +169,7 @@ def load_epic(ws: Workspace, epic_key: str, *, ac_field_name: str = "Acceptance 
     )
     wanted_pages = dict.fromkeys(epic.linked_pages + [p for s in stories for p in s.linked_pages])
     pages = [parse_page(ws, ws.page(pid)) for pid in wanted_pages if ws.page(pid)]
-    return EpicBundle(epic=epic, stories=stories, pages=pages)
+    return EpicBundle(epic=epic, stories=stories, pages=pages, findings=ignored)
 
 
 def all_pages(ws: Workspace) -> list[Page]:

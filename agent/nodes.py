@@ -70,6 +70,7 @@ def plan(state: State, config: RunnableConfig) -> dict[str, Any]:
         "pages": bundle.pages,
         "scope": in_scope(bundle.stories),
         "flows": plan_flows(bundle.stories),
+        "findings": bundle.findings,
         "usage": _timed("plan", t0),
     }
 

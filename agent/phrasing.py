@@ -10,7 +10,7 @@ from dataclasses import dataclass
 _MODALS = r"(?:must|should|shall|will|is expected to|are expected to|needs to|need to|has to|have to)"
 _IRREGULAR = {"be": "is", "have": "has", "do": "does", "go": "goes", "can": "can"}
 _NEGATIVE = re.compile(
-    r"\b(?:4\d\d|5\d\d|error|invalid|reject\w*|declin\w*|den(?:y|ied|ies)|cannot|can't|must not|"
+    r"\b(?:error|invalid|reject\w*|declin\w*|den(?:y|ied|ies)|cannot|can't|must not|"
     r"should not|shall not|not (?:be )?(?:allowed|permitted|able)|block\w*|prevent\w*|fail\w*|lock\w*|"
     r"unauthori[sz]ed|forbidden|not found|missing|malformed|exceed\w*|refus\w*|disallow\w*|warning)\b",
     re.I,
@@ -51,8 +51,15 @@ def sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+_ERROR_STATUS = re.compile(
+    r"\b(?:status(?:\s+code)?|http|code|respon(?:d|ds|ded|se)\s+with|returns?|answers?)\b[^.$]{0,25}?(?<![$,.\d])\b[45]\d\d\b"
+    r"|\b[45]\d\d\s+(?:bad request|unauthori[sz]ed|forbidden|not found|conflict|error|internal|service unavailable)",
+    re.I)
+
+
 def is_negative(text: str) -> bool:
-    return bool(_NEGATIVE.search(text or ""))
+    """An error path: an HTTP 4xx/5xx status (named as a status), or words of refusal and failure."""
+    return bool(_NEGATIVE.search(text or "") or _ERROR_STATUS.search(text or ""))
 
 
 def third_person(verb: str) -> str:

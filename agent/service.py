@@ -117,11 +117,25 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, *, run_id: st
                  report_paths=snapshot.values.get("report_paths") or request.get("report_paths"),
                  approval=snapshot.values.get("approval"),
                  **({"finished_at": models._now()} if status == "done" else {}))
+        if status == "done":
+            _prune(saver, config)
         result = _result(run_id, epic_key, status, snapshot.values)
         if request:
             result.summary = result.summary or dict(request.get("summary") or {})
             result.report_paths = result.report_paths or list(request.get("report_paths") or [])
         return result
+
+
+def _prune(saver: SqliteSaver, config: dict[str, Any]) -> None:
+    """A finished run keeps only its final checkpoint, so the database does not grow with every step."""
+    latest = saver.get_tuple(config)
+    if latest is None:
+        return
+    thread = latest.config["configurable"]["thread_id"]
+    keep = latest.config["configurable"]["checkpoint_id"]
+    with saver.lock, saver.conn:
+        saver.conn.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
+        saver.conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
 
 
 def _result(run_id: str, epic_key: str, status: str, values: dict[str, Any]) -> RunResult:

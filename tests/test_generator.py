@@ -158,3 +158,31 @@ def test_boolean_and_combined_optional_parameters(template):
     titles = [c.title for c in generate_for_story(story, template).cases]
     assert any("treatNullAsReset=true" in t for t in titles) and any("treatNullAsReset=false" in t for t in titles)
     assert any("every optional parameter" in t for t in titles)
+
+
+def test_a_linked_test_outside_the_house_format_is_reported_not_used():
+    import copy
+
+    from connectors.workspace import SAMPLE_PATH, parse_workspace
+    import json
+
+    doc = json.loads(SAMPLE_PATH.read_text())
+    test = next(i for i in doc["issues"] if i["fields"]["issuetype"]["name"] == "Test")
+    test = copy.deepcopy(test)
+    story_key = next(l for l in test["fields"]["issuelinks"])["outwardIssue"]["key"]
+    for issue in doc["issues"]:
+        if issue["key"] == test["key"]:
+            issue["fields"]["description"] = "Just click around and see if it works."
+    ws = parse_workspace(doc)
+    epic = next(i for i in doc["issues"] if i["key"] == story_key)["fields"]["parent"]["key"]
+    bundle = load_epic(ws, epic)
+    assert any(f.code == "unreadable-test" and f.case_id == test["key"] for f in bundle.findings)
+    story = next(s for s in bundle.stories if s.key == story_key)
+    assert test["key"] not in {c.id for c in story.approved_cases}
+
+
+def test_unknown_story_filter_names_the_keys():
+    from agent.intake import UnknownEpicError
+
+    with pytest.raises(UnknownEpicError, match="ER-99"):
+        load_epic(open_workspace("sample", "ER-1"), "ER-1", story_keys=["ER-2", "ER-99"])

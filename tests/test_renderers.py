@@ -477,3 +477,16 @@ def test_unknown_format_is_a_clear_error_and_writes_nothing(case_set, tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(CasewrightError, match="is a file"):
         write_outputs(case_set, ["md"], tmp_path / "file")
+
+
+def test_outputs_are_readable_by_the_team(tmp_path, case_set):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        paths = write_outputs(case_set, ["md"], tmp_path)
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(paths[0].stat().st_mode)
+    assert mode == 0o644, oct(mode)

@@ -37,3 +37,16 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path):
     again = generate_epic("ER-8", cfg, run_id="r2", resume=True)
     assert again.status == "done"
     assert [c.id for c in again.state["cases"]] == [c.id for c in first.state["cases"]]
+
+
+def test_a_finished_run_keeps_only_its_final_checkpoint(tmp_path):
+    import sqlite3
+
+    cfg = Configuration(source="sample", data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),
+                        formats=["json"])
+    generate_epic("ER-14", cfg, run_id="r3")
+    with sqlite3.connect(tmp_path / "data" / "checkpoints.sqlite") as conn:
+        rows = conn.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id = 'ER-14:r3'").fetchone()[0]
+    assert rows == 1
+    again = generate_epic("ER-14", cfg, run_id="r3", resume=True)
+    assert again.status == "done" and again.state["cases"]

@@ -83,6 +83,12 @@ def render_files(case_set: CaseSet, fmt: str) -> dict[str, str]:
     return {f"{epic}.{suffix}": render(case_set, fmt)}
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -91,6 +97,7 @@ def _write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; reports are for the whole team
         os.replace(tmp, path)
     except BaseException:
         try:
