@@ -39,6 +39,10 @@ class Configuration:
     llm: dict[str, Any] = field(default_factory=dict)
     """Model options (agent/llm.py LLM_OPTIONS: base URL, temperature, max tokens, timeout, retries,
     structured-output method, prices); missing ones take their defaults."""
+    llm_unavailable: str = "fallback"
+    """When the model API stays unavailable for a story: "fallback" (the rules write its cases, with
+    an `llm-unavailable` finding) or "raise" (the run stops with LLMUnavailable; a background job
+    retries it later from the checkpoint)."""
     fail_at: str | None = None
     """Test hook: 'node' or 'node:STORY' raises once in that node, to exercise resume."""
 

@@ -497,8 +497,10 @@ class Generated:
 
 class Retriever:
     """Retrieval for the +rag configurations: a knowledge base in a temporary folder holding the
-    dataset (stories, criteria, rule pages, approved cases). A story's own approved cases are
-    never returned for it: they are what it is measured against."""
+    dataset's stories, criteria and rule pages, and the approved cases of the training side only:
+    no evaluated story's approved cases (its own or another's) are indexed, since they are the
+    answers being measured. For an LAJ folder every ticket is evaluated, so no reference scenario
+    is indexed at all."""
 
     def __init__(self, dataset: Dataset, settings: Any = None, encoder: Any = None) -> None:
         from agent import knowledge
@@ -510,23 +512,35 @@ class Retriever:
         self.top_k = cfg.top_k
         self.kb = knowledge.open_knowledge_base(cfg, embedder=encoder)
         if dataset.workspace is not None:
-            knowledge.ingest_workspace(self.kb, dataset.workspace, prune=False)
+            self.kb.sync(self._workspace_chunks(dataset, settings))
         else:
             self.kb.sync(self._laj_chunks(dataset))
         self._knowledge = knowledge
 
     @staticmethod
-    def _laj_chunks(dataset: Dataset) -> list[Any]:
-        from connectors.chunking import approved_case_chunk, criterion_chunks, story_chunk
+    def _workspace_chunks(dataset: Dataset, settings: Any = None) -> list[Any]:
+        from agent import knowledge
 
+        evaluated = {item.story.key for item in dataset.items}
+        chunks = knowledge.workspace_chunks(
+            dataset.workspace,
+            ac_field_name=getattr(settings, "ac_field_name", None) or "Acceptance Criteria",
+            test_issue_type=getattr(settings, "test_issue_type", None) or "Test")
+        # the evaluated stories' approved cases are the held-out answers: never in the index
+        return [c for c in chunks
+                if not (c.kind == "test_case" and (c.extra or {}).get("story_key") in evaluated)]
+
+    @staticmethod
+    def _laj_chunks(dataset: Dataset) -> list[Any]:
+        from connectors.chunking import criterion_chunks, story_chunk
+
+        # tickets and their criteria only: every ticket is evaluated, so every reference scenario
+        # is a held-out answer and none is indexed
         chunks = []
         for s in dataset.all_stories:
             data = s.model_dump(exclude={"approved_cases"})
             chunks.append(story_chunk(data))
             chunks += criterion_chunks(data, [c.model_dump() for c in s.criteria])
-        for item in dataset.items:
-            for case in item.reference_cases:
-                chunks.append(approved_case_chunk(case.model_dump(), project="LAJ"))
         return chunks
 
     def for_story(self, story: Story) -> list[dict[str, Any]]:
@@ -574,7 +588,7 @@ class LLMRunner:
             given["model_base_url"] = base_url
         try:
             options = ModelOptions.of(model_value, given)
-            chat = build_chat_model(options, spec)
+            chat = build_chat_model(options, spec, secrets=settings)
             method = structured_method(spec, options.structured_output)
         except CasewrightError as exc:
             raise Skip(str(exc)) from None
@@ -583,9 +597,10 @@ class LLMRunner:
                                       finalize=finalizer(template))
 
     def generate(self, story: Story, retrieved: Sequence[dict[str, Any]]) -> Generated:
-        from agent.llm_nodes import rules_from_retrieved
+        from agent.llm_nodes import split_retrieved
 
-        out = self.generator.generate_story(story, rules=rules_from_retrieved(list(retrieved)))
+        rules, examples = split_retrieved(list(retrieved))
+        out = self.generator.generate_story(story, rules=rules, examples=examples)
         tin = sum(int(v.get("input_tokens", 0)) for v in (out.usage or {}).values())
         tout = sum(int(v.get("output_tokens", 0)) for v in (out.usage or {}).values())
         if getattr(out, "fell_back", False):

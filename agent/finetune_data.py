@@ -147,7 +147,7 @@ class Example:
 
 
 # Context for one story: (rule sections as (ref, text), approved cases of other stories as examples).
-Context = tuple[list[tuple[SourceRef, str]], list[UATCase]]
+Context = tuple[list[tuple[SourceRef, str]], list[UATCase | tuple[SourceRef, str]]]
 ContextProvider = Callable[[Story], Context]
 
 _JSON_ANSWER = re.compile(r"You answer only with JSON[^\n]*(?:\n[^\n]+)*", re.M)
@@ -227,7 +227,9 @@ def build_example(story: Story, *, template: str, target: str = "json", context:
         safe_context = (
             [(SourceRef.model_validate(redact_obj(ref.model_dump(mode="json"), counts)), redact(text, counts))
              for ref, text in rules],
-            [UATCase.model_validate(redact_obj(c.model_dump(mode="json"), counts)) for c in examples],
+            [UATCase.model_validate(redact_obj(c.model_dump(mode="json"), counts)) if isinstance(c, UATCase)
+             else (SourceRef.model_validate(redact_obj(c[0].model_dump(mode="json"), counts)), redact(c[1], counts))
+             for c in examples],
         )
     answer = json_target(safe_story, safe_cases) if target == "json" else gherkin_target(safe_story, safe_cases)
     messages = [
@@ -235,7 +237,8 @@ def build_example(story: Story, *, template: str, target: str = "json", context:
         {"role": "user", "content": user_prompt(safe_story, redact(template, counts), safe_context, target)},
         {"role": "assistant", "content": answer},
     ]
-    context_ids = [ref.id for ref, _ in (safe_context or ([], []))[0]] + [c.id for c in (safe_context or ([], []))[1]]
+    context_ids = [ref.id for ref, _ in (safe_context or ([], []))[0]] + [c.id if isinstance(c, UATCase) else c[0].id
+                                                                          for c in (safe_context or ([], []))[1]]
     return Example(story_key=story.key, messages=messages, case_ids=[c.id for c in story.approved_cases],
                    context_ids=context_ids)
 
@@ -525,12 +528,12 @@ def knowledge_context(ws: Any, stories: Sequence[Story], settings: Any = None,
     except CasewrightError:
         tmp.cleanup()
         return None
-    from agent.llm_nodes import rules_from_retrieved
+    from agent.llm_nodes import split_retrieved
 
     def provide(story: Story) -> Context:
-        # the same chunks, in the same (source, text) form, that the graph gives the LLM generator
+        # the same chunks, split the same way (rules, examples), that the graph gives the LLM generator
         got = knowledge.retrieve_for_story(kb, story, top_k=cfg.top_k)
-        return rules_from_retrieved(without_own_cases(got.as_context(), story.key)), []
+        return split_retrieved(without_own_cases(got.as_context(), story.key))
 
     def close() -> None:
         try:

@@ -153,15 +153,41 @@ def _import(module: str, extra: str, spec: ModelSpec) -> Any:
             f"pip install 'casewright[{extra}]'") from None
 
 
-def _key(env: str, spec: ModelSpec) -> str:
+# Provider credentials: the casewright.settings field behind each environment variable. They are
+# read when the chat model is built (environment first, then the settings, i.e. `.env`) and are
+# never part of ModelOptions or a run's configuration, which is checkpointed to disk.
+_SECRET_FIELDS = {"OPENAI_API_KEY": "openai_api_key", "ANTHROPIC_API_KEY": "anthropic_api_key",
+                  "OLLAMA_HOST": "ollama_host"}
+
+
+def _settings_value(env: str, secrets: Any = None) -> str:
+    """The value of a provider credential: the process environment, else `secrets` (a Settings
+    object), else casewright's settings (which also read `.env`)."""
     value = os.environ.get(env, "").strip()
+    if value:
+        return value
+    if secrets is None:  # read afresh (environment + .env), not a settings object cached earlier
+        from casewright.settings import load_settings  # noqa: PLC0415 - the one settings class; a leaf module
+
+        secrets = load_settings()
+    got = getattr(secrets, _SECRET_FIELDS[env], None)
+    if got is not None and hasattr(got, "get_secret_value"):
+        got = got.get_secret_value()
+    return str(got or "").strip()
+
+
+def _key(env: str, spec: ModelSpec, secrets: Any = None) -> str:
+    value = _settings_value(env, secrets)
     if not value:
-        raise ModelConfigError(f"CASEWRIGHT_MODEL={spec.label} needs an API key: set {env}")
+        raise ModelConfigError(f"CASEWRIGHT_MODEL={spec.label} needs an API key: set {env} "
+                               "(in the environment or .env)")
     return value
 
 
-def build_chat_model(settings: Any, spec: ModelSpec | None = None) -> Any:
-    """The langchain chat model for settings.model, or None for `rules`."""
+def build_chat_model(settings: Any, spec: ModelSpec | None = None, *, secrets: Any = None) -> Any:
+    """The langchain chat model for settings.model (ModelOptions), or None for `rules`.
+    Keys and the Ollama host come from the environment or `secrets` (casewright Settings; by
+    default casewright's own settings, so `.env` works), never from the options."""
     spec = spec or parse_model(settings.model)
     if spec is None:
         return None
@@ -174,21 +200,21 @@ def build_chat_model(settings: Any, spec: ModelSpec | None = None) -> Any:
                 raise ModelConfigError(
                     f"CASEWRIGHT_MODEL={spec.label} needs the server's address: set CASEWRIGHT_MODEL_BASE_URL "
                     "(e.g. http://localhost:8000/v1)")
-            api_key = os.environ.get("OPENAI_API_KEY", "").strip() or "not-needed"
+            api_key = _settings_value("OPENAI_API_KEY", secrets) or "not-needed"
         else:
-            api_key = _key("OPENAI_API_KEY", spec)
+            api_key = _key("OPENAI_API_KEY", spec, secrets)
         return module.ChatOpenAI(model=spec.name, api_key=api_key, base_url=base_url or None,
                                  max_tokens=settings.max_tokens, timeout=settings.llm_timeout_s, **common)
     if spec.provider == "anthropic":
         module = _import("langchain_anthropic", "anthropic", spec)
-        kwargs: dict[str, Any] = {"api_key": _key("ANTHROPIC_API_KEY", spec)}
+        kwargs: dict[str, Any] = {"api_key": _key("ANTHROPIC_API_KEY", spec, secrets)}
         if base_url:
             kwargs["base_url"] = base_url
         return module.ChatAnthropic(model=spec.name, max_tokens=settings.max_tokens,
                                     default_request_timeout=settings.llm_timeout_s, **kwargs, **common)
     # ollama: local, no key; the server's address from settings or OLLAMA_HOST
     module = _import("langchain_ollama", "ollama", spec)
-    host = base_url or os.environ.get("OLLAMA_HOST") or None
+    host = base_url or _settings_value("OLLAMA_HOST", secrets) or None
     return module.ChatOllama(model=spec.name, base_url=host, temperature=settings.temperature,
                              num_predict=settings.max_tokens,
                              client_kwargs={"timeout": settings.llm_timeout_s})

@@ -69,6 +69,14 @@ class AnswerInvalid(ValueError):
 class LLMUnavailable(RuntimeError):
     """Calls keep failing (rate limit, server error, timeout) after the client's retries."""
 
+    transient = True  # worth retrying later: a background job does (workers/tasks.py)
+
+
+# Finding codes of a story whose cases the deterministic generator wrote instead of the model.
+FALLBACK_UNAVAILABLE = "llm-unavailable"          # the API kept failing (429, 5xx, timeouts)
+FALLBACK_INVALID_OUTPUT = "llm-invalid-output"    # the answer stayed invalid after one repair
+ON_UNAVAILABLE = ("fallback", "raise")
+
 
 # -- usage accounting -------------------------------------------------------------------------
 
@@ -324,20 +332,24 @@ class LLMGenerator:
         return self.finalize(story, out)
 
     def _fallback(self, story: Story, why: str, ledger: Ledger, node: str,
-                  fallback: Fallback | None = None) -> StoryOutcome:
+                  fallback: Fallback | None = None, code: str = FALLBACK_INVALID_OUTPUT) -> StoryOutcome:
         ledger.count(node, fallbacks=1)
         writer = fallback or self.fallback
         cases = writer(story) if writer else []
         finding = Finding(
-            severity="warning", code="llm-fallback", story_key=story.key,
+            severity="warning", code=code, story_key=story.key,
             message=(f"The model's answer for {story.key} could not be used ({why}); "
                      f"the deterministic generator wrote its {len(cases)} case(s) instead."))
         return StoryOutcome(story.key, cases, [finding], ledger.usage, fell_back=True)
 
     # the three jobs ---------------------------------------------------------------------------
     def generate_story(self, story: Story, *, rules: Sequence[tuple[SourceRef, str]] = (),
-                       examples: Sequence[UATCase] = (), flows: Sequence[str] = (),
-                       fallback: Fallback | None = None, node: str = "generate") -> StoryOutcome:
+                       examples: Sequence[UATCase | tuple[SourceRef, str]] = (), flows: Sequence[str] = (),
+                       fallback: Fallback | None = None, node: str = "generate",
+                       on_unavailable: str = "fallback") -> StoryOutcome:
+        """The story's cases. When the API stays unavailable: with on_unavailable="fallback" the
+        rules write them (finding `llm-unavailable`); with "raise" LLMUnavailable propagates, so a
+        background job can retry later instead of writing rule-made cases."""
         ledger = Ledger()
         prompt = prompts.render_generate(story, template=self.template_text, rules=rules,
                                          examples=[*story.approved_cases, *examples], flows=flows,
@@ -345,11 +357,15 @@ class LLMGenerator:
         try:
             cases, error, repaired = self._ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger)
         except LLMUnavailable as exc:
-            return self._fallback(story, f"the model API kept failing: {exc}", ledger, node, fallback)
+            if on_unavailable == "raise":
+                raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
+            return self._fallback(story, f"the model API kept failing: {exc}", ledger, node, fallback,
+                                  code=FALLBACK_UNAVAILABLE)
         if cases is None:
             return self._fallback(story, "its output stayed invalid after one repair: "
-                                  + " ".join((error or "").split())[:300], ledger, node, fallback)
-        allowed = {ref.id: ref for ref, _ in rules}
+                                  + " ".join((error or "").split())[:300], ledger, node, fallback,
+                                  code=FALLBACK_INVALID_OUTPUT)
+        allowed = {ref.id: ref for ref, _ in [*rules, *(e for e in examples if isinstance(e, tuple))]}
         return StoryOutcome(story.key, self._clean(story, cases, allowed), [], ledger.usage, repaired=repaired)
 
     def revise_story(self, story: Story, previous: Sequence[UATCase], findings: Sequence[Finding], *,

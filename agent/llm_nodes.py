@@ -59,6 +59,11 @@ def uses_model(cfg: Configuration) -> bool:
     return cfg.model in _registry or parse_model(cfg.model) is not None
 
 
+def is_reserved_label(label: str) -> bool:
+    """Labels in casewright's own namespace (`casewright`, `casewright-case-...`), case-insensitive."""
+    return label.strip().lower().startswith("casewright")
+
+
 def finalizer(template: HouseTemplate) -> Callable[[Story, list[UATCase]], list[UATCase]]:
     """Make the model's cases the team's own: casewright's ids, titles, priorities, labels, step limit."""
 
@@ -68,8 +73,10 @@ def finalizer(template: HouseTemplate) -> Callable[[Story, list[UATCase]], list[
             priority = case.priority if case.priority in template.priorities.levels else \
                 template.priority(case.kind, f"{case.title} {story.summary}")
             extra = [re.sub(r"[^a-z0-9_.-]+", "-", label.strip().lower()).strip("-")[:40] for label in case.labels]
+            # `casewright*` labels are casewright's own (write-back finds its issues by them): the
+            # model may not add any, only the house template and write-back do
             labels = list(dict.fromkeys(template.labels_for(case.kind, story.key, story.epic_key)
-                                        + [label for label in extra if label]))
+                                        + [label for label in extra if label and not is_reserved_label(label)]))
             out.append(case.model_copy(update={
                 "id": template.case_id(story.key, seq),
                 "title": template.title(case.title),
@@ -116,6 +123,16 @@ def rules_from_retrieved(chunks: list[dict[str, Any]] | None) -> list[tuple[Sour
     return out
 
 
+def split_retrieved(chunks: list[dict[str, Any]] | None
+                    ) -> tuple[list[tuple[SourceRef, str]], list[tuple[SourceRef, str]]]:
+    """(rules, examples): approved cases of similar stories (kind `test_case`) are few-shot
+    examples for the prompt's <examples>; everything else (pages, stories, criteria) is a rule."""
+    rules, examples = [], []
+    for pair in rules_from_retrieved(chunks):
+        (examples if pair[0].kind == "test_case" else rules).append(pair)
+    return rules, examples
+
+
 def plan(state: State, config: RunnableConfig) -> dict[str, Any]:
     """The rules plan, then (with a model) the model's choice of scope and flows."""
     result = nodes.plan(state, config)
@@ -135,7 +152,7 @@ def plan(state: State, config: RunnableConfig) -> dict[str, Any]:
         findings = [Finding(severity="warning", code="llm-plan-fallback",
                             message="The model's plan left no story in scope; every story stays in scope "
                                     "and the flows come from the rules.")]
-    result["findings"] = findings
+    result["findings"] = list(result.get("findings") or []) + findings
     result["llm_usage"] = outcome.usage
     result["usage"] = {**result.get("usage", {}),
                        "plan_llm": {"seconds": round(time.perf_counter() - t0, 4),
@@ -158,7 +175,9 @@ def generate(task: StoryTask, config: RunnableConfig) -> dict[str, Any]:
     def fallback(s: Story) -> list[UATCase]:
         return generate_for_story(s, template, retrieved).cases
 
-    outcome = gen.generate_story(story, rules=rules_from_retrieved(retrieved), fallback=fallback)
+    rules, examples = split_retrieved(retrieved)
+    outcome = gen.generate_story(story, rules=rules, examples=examples, fallback=fallback,
+                                 on_unavailable=cfg.llm_unavailable)
     return {"cases": outcome.cases, "findings": outcome.findings, "llm_usage": outcome.usage,
             "usage": {f"generate:{story.key}": {"seconds": round(time.perf_counter() - t0, 4),
                                                 "calls": outcome.usage.get("generate", {}).get("calls", 0)}}}

@@ -91,11 +91,21 @@ def case_json(case: UATCase, *, drop: Iterable[str] = ()) -> str:
     return json.dumps(case.model_dump(mode="json", exclude=set(drop)), ensure_ascii=False)
 
 
-def examples_block(examples: Sequence[UATCase]) -> str:
+def examples_block(examples: Sequence[UATCase | tuple[SourceRef, str]]) -> str:
+    """Approved cases: the story's own (UATCase) and retrieved ones of similar stories (source, text)."""
     if not examples:
         return "(none)"
-    return "\n".join(f"<example>{data(case_json(c, drop=('sources',)))}</example>"
-                     for c in list(examples)[:MAX_EXAMPLES])
+    parts = []
+    for ex in list(examples)[:MAX_EXAMPLES]:
+        if isinstance(ex, UATCase):
+            parts.append(f"<example>{data(case_json(ex, drop=('sources',)))}</example>")
+        else:
+            ref, text = ex
+            body = data(text)
+            if len(body) > MAX_RULE_CHARS:
+                body = body[:MAX_RULE_CHARS] + " ..."
+            parts.append(f'<example id="{data(ref.id)}" title="{data(ref.title)}">\n{body}\n</example>')
+    return "\n".join(parts)
 
 
 def schema_note(schema: dict | None) -> str:
@@ -118,7 +128,7 @@ def template_text(template: object) -> str:
 
 
 def render_generate(story: Story, *, template: str, rules: Sequence[tuple[SourceRef, str]] = (),
-                    examples: Sequence[UATCase] = (), flows: Sequence[str] = (),
+                    examples: Sequence[UATCase | tuple[SourceRef, str]] = (), flows: Sequence[str] = (),
                     schema: dict | None = None) -> str:
     flow_note = ""
     if flows:

@@ -70,7 +70,8 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, *, run_id: st
         if record.get("epic_key") != epic_key:
             raise CasewrightError(f"run {run_id} is for epic {record.get('epic_key')}, not {epic_key}")
         saved = record.get("config") or {}
-        cfg = Configuration(**{**saved, "data_dir": cfg.data_dir, "fail_at": cfg.fail_at})
+        cfg = Configuration(**{**saved, "data_dir": cfg.data_dir, "fail_at": cfg.fail_at,
+                               "llm_unavailable": cfg.llm_unavailable})
     run_id = run_id or new_run_id()
     save_run(cfg.data_dir, run_id, epic_key=epic_key, status="running", config=cfg.as_configurable(),
              **({} if resume else {"started_at": models._now()}))

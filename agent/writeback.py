@@ -13,16 +13,21 @@ Identity and idempotency. Every case issue carries the label ``casewright``, a p
 
     {"case_id", "story_key", "fingerprint", "content_hash_at_write", "run_id"}
 
-``fingerprint`` hashes the story key, the criterion ids and the case's normalised content;
-``content_hash_at_write`` hashes the summary and description exactly as casewright wrote them.
-Planning reads every casewright issue of the stories' projects in one search and classifies
-each case:
+``fingerprint`` is the case's content identity: the story key, the TEXT of its criteria and its
+normalised content, not the positional case or criterion ids; ``content_hash_at_write`` hashes the
+summary and description exactly as casewright wrote them. Planning reads every casewright issue of
+the stories' projects in one search, checks the test issue type exists (before any write), and
+matches cases to issues one-to-one: same fingerprint first, then the case-id label for cases whose
+content changed. A matched issue keeps its summary and id label until its content changes; a new
+case whose id label another issue holds gets ``casewright-case-<id>-<fingerprint[:8]>``. Each case:
 
-- create: no issue has the case's label;
+- create: no issue matched;
 - unchanged: the issue still holds what casewright wrote and the case did not change;
 - update: the case changed and the issue still holds what casewright wrote;
 - conflict: a person edited the issue's summary or description since casewright wrote it (its
-  hash differs from ``content_hash_at_write``): it is left alone and reported.
+  hash differs from ``content_hash_at_write``): it is left alone and reported. Also a conflict: the
+  issue's type does not fit the mode (a Sub-task when writing ``issues``, say): it is reported,
+  neither adopted nor duplicated; delete it or rerun with the old mode.
 
 Story comments and the epic summary carry a marker line and a property on their issue
 (``casewright.comment`` / ``casewright.summary``) and follow the same rules, so reruns update
@@ -71,11 +76,14 @@ def _digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
 
 
-def fingerprint(case: UATCase) -> str:
-    """Story key + criterion ids + the case's normalised content (not its id, labels or sources)."""
+def fingerprint(case: UATCase, criteria: dict[str, str] | None = None) -> str:
+    """The case's content identity: story key + the TEXT of its criteria (`criteria` maps criterion id ->
+    text; an id missing there stands for itself) + its normalised content. Not its id, criterion ids,
+    labels or sources, so inserting a criterion (which renumbers the ids after it) leaves it alone."""
+    texts = criteria or {}
     return _digest({
         "story": case.story_key,
-        "criteria": sorted(case.criterion_ids),
+        "criteria": sorted(normalise(texts.get(cid, cid)) for cid in case.criterion_ids),
         "title": normalise(case.title),
         "objective": normalise(case.objective),
         "persona": normalise(case.persona),
@@ -89,6 +97,18 @@ def fingerprint(case: UATCase) -> str:
 
 def content_hash(summary: str | None, description: str | None) -> str:
     return _digest([normalise(summary), normalise(description)])
+
+
+_CRITERION_ID = re.compile(r"\b[A-Za-z][A-Za-z0-9_]*-\d+/[A-Za-z]+-?\d+\b")
+
+
+def masked_hash(summary: str | None, description: str | None, case_id: str | None = None) -> str:
+    """`content_hash` with the positional ids (the case id, criterion ids) blanked: two renderings of
+    the same content under renumbered ids hash alike."""
+    def mask(text: str | None) -> str:
+        out = _CRITERION_ID.sub("<criterion>", str(text or ""))
+        return out.replace(case_id, "<case>") if case_id else out
+    return content_hash(mask(summary), mask(description))
 
 
 def case_label(case_id: str) -> str:
@@ -178,7 +198,9 @@ class WriteBack:
         self.subtask_type = subtask_type
         self.run_id = run_id
         self.report_path = report_path
-        self._existing: dict[str, dict[str, Any]] = {}   # case label -> canonical issue raw
+        self._existing: dict[str, dict[str, Any]] = {}   # case id -> the issue matched to it
+        self._create_label: dict[str, str] = {}          # case id -> the id label its create carries
+        self._texts: dict[str, str] = {}                 # criterion id -> text (for fingerprints)
 
     # -- planning -----------------------------------------------------------------------------------
     def _projects(self, case_set: CaseSet) -> list[str]:
@@ -188,29 +210,138 @@ class WriteBack:
     def _desired(self, case: UATCase) -> tuple[str, str]:
         return _summary_line(case.title), case_to_wiki(case)
 
-    def _existing_issues(self, case_set: CaseSet) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    def _existing_issues(self, case_set: CaseSet) -> list[dict[str, Any]]:
+        """Every casewright case issue of this epic's stories, oldest first."""
         projects = ", ".join(f'"{p}"' for p in self._projects(case_set))
         jql = f'labels = "{LABEL}" AND project in ({projects}) ORDER BY key ASC'
         found = self.writer.search(jql, fields=_ISSUE_FIELDS, properties=CASE_PROPERTY)
         story_keys = {s.key for s in case_set.stories} | {case_set.epic.key} | {c.story_key for c in case_set.cases}
-        by_label: dict[str, list[dict[str, Any]]] = {}
-        others: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = []
         for issue in found:
             f = issue.get("fields") or {}
             prop = (issue.get("properties") or {}).get(CASE_PROPERTY) or {}
             labels = [lb for lb in f.get("labels") or [] if lb.startswith("casewright-case-")]
-            label = case_label(prop["case_id"]) if prop.get("case_id") else (labels[0] if labels else None)
-            story = prop.get("story_key") or (f.get("parent") or {}).get("key")
-            if label is None:
+            if not prop.get("case_id") and not labels:
                 continue
+            story = prop.get("story_key") or (f.get("parent") or {}).get("key")
             if story is not None and story not in story_keys:
                 continue  # another epic's case
-            by_label.setdefault(label, []).append(issue)
-            others.append(issue)
-        return by_label, others
+            out.append(issue)
+        return sorted(out, key=lambda i: int(i["key"].rsplit("-", 1)[1]))
+
+    @staticmethod
+    def _labels_of(issue: dict[str, Any]) -> set[str]:
+        prop = (issue.get("properties") or {}).get(CASE_PROPERTY) or {}
+        labels = {lb for lb in (issue.get("fields") or {}).get("labels") or [] if lb.startswith("casewright-case-")}
+        return labels | ({case_label(prop["case_id"])} if prop.get("case_id") else set())
+
+    def _check_issue_type(self, case_set: CaseSet) -> None:
+        """Before any write: the type the cases are created as must exist in every project they go to."""
+        wanted, setting = ((self.test_issue_type, "CASEWRIGHT_TEST_ISSUE_TYPE") if self.mode == "issues"
+                           else (self.subtask_type, "the sub-task issue type"))
+        for project in sorted({c.story_key.rsplit("-", 1)[0] for c in case_set.cases}):
+            types = [t.get("name", "") for t in self.writer.project(project).get("issueTypes") or []]
+            if types and wanted.lower() not in {t.lower() for t in types}:
+                raise CasewrightError(f"issue type '{wanted}' ({setting}) does not exist in Jira project {project}; "
+                                      f"valid types there: {', '.join(types)}. Set {setting} to one of them")
+
+    def _type_matches(self, issue: dict[str, Any]) -> bool:
+        it = (issue.get("fields") or {}).get("issuetype") or {}
+        if not it:
+            return True
+        if self.mode == "subtasks":
+            return bool(it.get("subtask")) or it.get("name", "").lower() == self.subtask_type.lower()
+        return not it.get("subtask") and it.get("name", "").lower() == self.test_issue_type.lower()
+
+    def _criteria_texts(self, case_set: CaseSet) -> dict[str, str]:
+        return {c.id: c.text for s in case_set.stories for c in s.criteria}
+
+    def _plan_issues(self, case_set: CaseSet, plan: WriteBackPlan) -> None:
+        """Match cases to existing issues one-to-one: first by content identity (the fingerprint, which
+        ignores the positional case and criterion ids), then by the case-id label for cases whose content
+        changed; the rest are created. An issue is never matched to two cases."""
+        if case_set.cases:
+            self._check_issue_type(case_set)
+        existing = self._existing_issues(case_set)
+        texts = self._criteria_texts(case_set)
+        fps = {c.id: fingerprint(c, texts) for c in case_set.cases}
+        taken: set[str] = set()
+        match: dict[str, tuple[dict[str, Any], bool]] = {}   # case id -> (issue, matched by content)
+        by_fp: dict[str, list[dict[str, Any]]] = {}
+        for issue in existing:
+            fp = ((issue.get("properties") or {}).get(CASE_PROPERTY) or {}).get("fingerprint")
+            if fp:
+                by_fp.setdefault(fp, []).append(issue)
+        for case in case_set.cases:
+            issue = next((i for i in by_fp.get(fps[case.id], []) if i["key"] not in taken), None)
+            if issue is not None:
+                match[case.id] = (issue, True)
+                taken.add(issue["key"])
+        for case in case_set.cases:
+            if case.id in match:
+                continue
+            label = case_label(case.id)
+            issue = next((i for i in existing if i["key"] not in taken and label in self._labels_of(i)), None)
+            if issue is not None:
+                match[case.id] = (issue, False)
+                taken.add(issue["key"])
+        held = {lb for i in existing for lb in self._labels_of(i)}
+        for case in case_set.cases:
+            summary, description = self._desired(case)
+            fp = fps[case.id]
+            if case.id not in match:
+                label = case_label(case.id)
+                # the id label is already held by an issue now matched to another case (ids are positional):
+                # this case's issue gets a label of its own, so each issue's labels still name one case
+                self._create_label[case.id] = label if label not in held else f"{label}-{fp[:8]}"
+                plan.items.append(PlanItem(case.id, case.story_key, "create", reason="new case"))
+                continue
+            issue, by_content = match[case.id]
+            self._existing[case.id] = issue
+            f = issue.get("fields") or {}
+            prop = (issue.get("properties") or {}).get(CASE_PROPERTY)
+            if not self._type_matches(issue):
+                have = (f.get("issuetype") or {}).get("name", "another type")
+                other = "subtasks" if (f.get("issuetype") or {}).get("subtask") else "issues"
+                plan.items.append(PlanItem(case.id, case.story_key, "conflict", issue["key"],
+                                           f"exists as {have}; delete it or rerun with --write-back {other}"))
+                continue
+            desc = f.get("description") if isinstance(f.get("description"), str) else json.dumps(f.get("description"))
+            current = content_hash(f.get("summary"), desc)
+            repairs = self._repairs(case, issue, prop, fp, by_content)
+            old_id = (prop or {}).get("case_id") or case.id
+            same = (current == content_hash(summary, description) or
+                    (by_content and masked_hash(f.get("summary"), desc, old_id) == masked_hash(summary, description, case.id)))
+            if prop and prop.get("content_hash_at_write") and current != prop["content_hash_at_write"]:
+                plan.items.append(PlanItem(case.id, case.story_key, "conflict", issue["key"],
+                                           "edited in Jira since casewright wrote it; left alone"))
+            elif same and (prop or {}).get("fingerprint") in (fp, None):
+                plan.items.append(PlanItem(case.id, case.story_key, "unchanged", issue["key"], repairs=repairs))
+            else:
+                why = "the case changed" if prop else "written by an interrupted run; completing it"
+                plan.items.append(PlanItem(case.id, case.story_key, "update", issue["key"], why, repairs))
+        wanted = {case_label(c.id) for c in case_set.cases}
+        for issue in existing:
+            if issue["key"] not in taken:
+                (plan.duplicates if self._labels_of(issue) & wanted else plan.obsolete).append(issue["key"])
+
+    def _repairs(self, case: UATCase, issue: dict[str, Any], prop: dict[str, Any] | None, fp: str,
+                 by_content: bool = False) -> list[str]:
+        repairs = []
+        if not prop or prop.get("fingerprint") != fp:
+            repairs.append("property")
+        if self.mode == "issues" and not self.writer.is_linked(issue, self.link_type, case.story_key):
+            repairs.append("link")
+        labels = set((issue.get("fields") or {}).get("labels") or [])
+        # matched by content under another (positional) id: it keeps the id label of its first write
+        own = {LABEL} if by_content and any(lb.startswith("casewright-case-") for lb in labels) else {LABEL, case_label(case.id)}
+        if not own <= labels:
+            repairs.append("labels")
+        return repairs
 
     def plan(self, case_set: CaseSet) -> WriteBackPlan:
         plan = WriteBackPlan(mode=self.mode, epic_key=case_set.epic.key)
+        self._texts = self._criteria_texts(case_set)
         if self.mode == "none":
             return plan
         if self.mode in ("issues", "subtasks"):
@@ -220,50 +351,6 @@ class WriteBack:
         plan.summary = self._plan_comment(case_set.epic.key, SUMMARY_PROPERTY, "summary",
                                           self._summary_body(case_set, plan))
         return plan
-
-    def _plan_issues(self, case_set: CaseSet, plan: WriteBackPlan) -> None:
-        by_label, _ = self._existing_issues(case_set)
-        wanted = set()
-        for case in case_set.cases:
-            label = case_label(case.id)
-            wanted.add(label)
-            summary, description = self._desired(case)
-            desired_hash = content_hash(summary, description)
-            fp = fingerprint(case)
-            matches = sorted(by_label.get(label, []), key=lambda i: int(i["key"].rsplit("-", 1)[1]))
-            if not matches:
-                plan.items.append(PlanItem(case.id, case.story_key, "create", reason="new case"))
-                continue
-            issue, extra = matches[0], matches[1:]
-            plan.duplicates += [i["key"] for i in extra]
-            self._existing[label] = issue
-            f = issue.get("fields") or {}
-            prop = (issue.get("properties") or {}).get(CASE_PROPERTY)
-            current = content_hash(f.get("summary"), f.get("description") if isinstance(f.get("description"), str)
-                                   else json.dumps(f.get("description")))
-            repairs = self._repairs(case, issue, prop, fp)
-            if prop and prop.get("content_hash_at_write") and current != prop["content_hash_at_write"]:
-                plan.items.append(PlanItem(case.id, case.story_key, "conflict", issue["key"],
-                                           "edited in Jira since casewright wrote it; left alone"))
-            elif current == desired_hash and (prop or {}).get("fingerprint") in (fp, None):
-                plan.items.append(PlanItem(case.id, case.story_key, "unchanged", issue["key"], repairs=repairs))
-            else:
-                why = "the case changed" if prop else "written by an interrupted run; completing it"
-                plan.items.append(PlanItem(case.id, case.story_key, "update", issue["key"], why, repairs))
-        for label, issues in by_label.items():
-            if label not in wanted:
-                plan.obsolete += [i["key"] for i in issues]
-
-    def _repairs(self, case: UATCase, issue: dict[str, Any], prop: dict[str, Any] | None, fp: str) -> list[str]:
-        repairs = []
-        if not prop or prop.get("fingerprint") != fp:
-            repairs.append("property")
-        if self.mode == "issues" and not self.writer.is_linked(issue, self.link_type, case.story_key):
-            repairs.append("link")
-        labels = set((issue.get("fields") or {}).get("labels") or [])
-        if not {LABEL, case_label(case.id)} <= labels:
-            repairs.append("labels")
-        return repairs
 
     def _plan_comments(self, case_set: CaseSet, plan: WriteBackPlan) -> None:
         stories = {s.key: s for s in case_set.stories}
@@ -343,8 +430,9 @@ class WriteBack:
             if self.mode in ("issues", "subtasks"):
                 cases = {c.id: c for c in case_set.cases}
                 for item in plan.items:
+                    at = self.writer.writes
                     self._execute_issue(cases[item.case_id], item, result)
-                    done += 1
+                    done += self.writer.writes > at   # cases actually written, not those left as they were
             else:
                 for cp in plan.comments:
                     self._execute_comment(cp, COMMENT_PROPERTY)
@@ -356,16 +444,17 @@ class WriteBack:
             if plan.summary is not None:
                 self._execute_comment(plan.summary, SUMMARY_PROPERTY)
         except AtlassianError as exc:
-            total = len(plan.items) if self.mode in ("issues", "subtasks") else len(plan.comments)
+            total = (sum(1 for i in plan.items if i.action in ("create", "update") or i.repairs)
+                     if self.mode in ("issues", "subtasks") else len(plan.comments))
             raise CasewrightError(f"write-back to Jira stopped after {done} of {total} "
-                                  f"{'cases' if self.mode in ('issues', 'subtasks') else 'story comments'}: {exc}. "
+                                  f"{'cases to write' if self.mode in ('issues', 'subtasks') else 'story comments'}: {exc}. "
                                   "Run it again: finished work is found and not repeated") from None
         finally:
             result.writes = self.writer.writes - before
         return result
 
     def _property(self, case: UATCase, summary: str, description: str) -> dict[str, Any]:
-        return {"case_id": case.id, "story_key": case.story_key, "fingerprint": fingerprint(case),
+        return {"case_id": case.id, "story_key": case.story_key, "fingerprint": fingerprint(case, self._texts),
                 "content_hash_at_write": content_hash(summary, description), "run_id": self.run_id}
 
     def _find_by_label(self, label: str) -> str | None:
@@ -378,8 +467,17 @@ class WriteBack:
                 result.keys[case.id] = item.target
             return
         summary, description = self._desired(case)
-        label = case_label(case.id)
-        labels = [LABEL, label] + [_clean_label(lb) for lb in case.labels if _clean_label(lb) not in (LABEL, label)]
+        label = self._create_label.get(case.id, case_label(case.id)) if item.action == "create" else case_label(case.id)
+        have = set(((self._existing.get(case.id) or {}).get("fields") or {}).get("labels") or [])
+        if item.action != "create" and any(lb.startswith("casewright-case-") for lb in have):
+            # the issue keeps the id label of its first write (ids are positional; another case may hold this id now)
+            label = next(lb for lb in sorted(have) if lb.startswith("casewright-case-"))
+            label = case_label(case.id) if case_label(case.id) in have else label
+        # only casewright adds labels in its own namespace (`casewright*`): write-back finds its issues by
+        # `casewright-case-*`, so a case label there (from a model's answer, say) is dropped
+        labels = [LABEL, label] + list(dict.fromkeys(
+            _clean_label(lb) for lb in case.labels
+            if _clean_label(lb) and not _clean_label(lb).lower().startswith(LABEL)))
         if item.action == "create":
             project = case.story_key.rsplit("-", 1)[0]
             fields: dict[str, Any] = {"project": {"key": project}, "summary": summary, "description": description,
@@ -396,7 +494,6 @@ class WriteBack:
                 self.writer.link(self.link_type, key, case.story_key)
         elif item.action == "update":
             key = item.target or ""
-            have = set(((self._existing.get(label) or {}).get("fields") or {}).get("labels") or [])
             self.writer.update_fields(key, {"summary": summary, "description": description},
                                       {"labels": [{"add": lb} for lb in labels if lb not in have]} if set(labels) - have else None)
             self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))

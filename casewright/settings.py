@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     model: str = Field("rules", validation_alias=_env("CASEWRIGHT_MODEL"),
                        description="rules, openai:NAME, anthropic:NAME, ollama:NAME, openai-compatible:NAME")
     model_base_url: str | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_BASE_URL"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"),
+                                             description="openai: (and openai-compatible: when the server wants a key)")
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
+    ollama_host: str | None = Field(None, validation_alias=_env("OLLAMA_HOST"),
+                                    description="Ollama server when CASEWRIGHT_MODEL_BASE_URL is unset")
     temperature: float = Field(0.2, ge=0, le=2,  validation_alias=_env("CASEWRIGHT_TEMPERATURE"))
     max_tokens: int = Field(4096, ge=1,  validation_alias=_env("CASEWRIGHT_MAX_TOKENS"))
     llm_timeout_s: float = Field(120.0, gt=0,  validation_alias=_env("CASEWRIGHT_LLM_TIMEOUT"))

@@ -145,9 +145,15 @@ class JiraSource:
         issues: dict[str, dict[str, Any]] = {epic["key"]: epic}
         for s in stories:
             issues.setdefault(s["key"], s)
-        tests = self._linked_tests([epic, *stories], known=set(issues))
+        tests, own = self._linked_tests_and_own([epic, *stories], known=set(issues))
         for t in tests:
             issues.setdefault(t["key"], t)
+        if own:  # links to casewright's own Test issues are dropped too, so they are not read as tests at all
+            for issue in issues.values():
+                f = issue.get("fields") or {}
+                if f.get("issuelinks"):
+                    f["issuelinks"] = [lk for lk in f["issuelinks"] if
+                                       ((lk.get("inwardIssue") or lk.get("outwardIssue") or {}).get("key")) not in own]
         remote: dict[str, list[dict[str, Any]]] = {}
         for key in [epic["key"], *(s["key"] for s in stories)]:
             links = self._call(lambda k=key: self.client._get_json(f"issue/{k}/remotelink"),
@@ -173,6 +179,11 @@ class JiraSource:
         return parse_workspace(doc, origin=f"{self.url} ({epic_key})")
 
     def _linked_tests(self, issues: Iterable[dict[str, Any]], known: set[str]) -> list[dict[str, Any]]:
+        return self._linked_tests_and_own(issues, known)[0]
+
+    def _linked_tests_and_own(self, issues: Iterable[dict[str, Any]],
+                              known: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
+        """The test issues linked to `issues`, less casewright's own (whose keys come second)."""
         wanted = self.test_issue_type.lower()
         keys: list[str] = []
         for issue in issues:
@@ -187,7 +198,8 @@ class JiraSource:
             out.extend(self.search("key in (" + ", ".join(chunk) + ") ORDER BY key ASC"))
         # casewright's own write-back output is not the team's approved cases: reading it back as
         # such would feed generated cases into the next generation
-        return [t for t in out if self.own_label not in ((t.get("fields") or {}).get("labels") or [])]
+        own = {t["key"] for t in out if self.own_label in ((t.get("fields") or {}).get("labels") or [])}
+        return [t for t in out if t["key"] not in own], own
 
     def _pages(self, issues: list[dict[str, Any]], remote: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         if self.confluence is None:

@@ -553,9 +553,18 @@ class ServerStore(KnowledgeStore):
         if sparse[0]:
             prefetch.append(m.Prefetch(query=m.SparseVector(indices=sparse[0], values=sparse[1]), using=SPARSE,
                                        limit=candidates, filter=flt))
-        result = self.client.query_points(
-            self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)), query_filter=flt,
-            limit=candidates, with_payload=True, with_vectors=[DENSE])
+        try:
+            result = self.client.query_points(
+                self.collection, prefetch=prefetch, query=m.RrfQuery(rrf=m.Rrf(k=RRF_K)), query_filter=flt,
+                limit=candidates, with_payload=True, with_vectors=[DENSE])
+        except Exception as exc:  # noqa: BLE001 - qdrant_client's UnexpectedResponse for an old server
+            status = getattr(exc, "status_code", None)
+            if status in (400, 422) and "rrf" in str(exc).lower():
+                raise StoreError(
+                    f"the Qdrant server at {self.url} does not understand parametrised RRF "
+                    "(hybrid search needs Qdrant 1.16 or newer; 1.19+ matches qdrant-client 1.20): "
+                    "upgrade the server") from None
+            raise
         out = []
         for p in result.points:
             vec = (p.vector or {}).get(DENSE) if isinstance(p.vector, dict) else None

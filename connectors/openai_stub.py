@@ -65,6 +65,7 @@ class RecordedRequest:
     received_at: float
     status: int = 200
     form: str = ""  # "json_schema", "tools", "json_object" or "text"
+    authorization: str = ""  # the Authorization header the client sent
 
     @property
     def schema_name(self) -> str | None:
@@ -147,7 +148,8 @@ class OpenAIStub:
                 body = json.loads(raw)
             except ValueError:
                 return _error(400, "request body is not JSON", "invalid_request_error")
-            record = RecordedRequest(body=body, received_at=time.time(), form=_form(body))
+            record = RecordedRequest(body=body, received_at=time.time(), form=_form(body),
+                                     authorization=request.headers.get("authorization", ""))
             with self._lock:
                 self.requests.append(record)
                 fault = self._faults.popleft() if self._faults else None

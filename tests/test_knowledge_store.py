@@ -207,3 +207,23 @@ def test_near_duplicate_hits_are_dropped(fresh):
     assert "page:4#b" in ids
     assert len(kb.store.search(kb.embedder.encode(["payment extension"])[0], kb.bm25.query("payment extension"),
                                limit=4, duplicate_cosine=1.01)) == 3  # 1 and 2 still share a content hash
+
+
+def test_a_qdrant_server_too_old_for_parametrised_rrf_is_one_clear_error():
+    """A server before 1.16 answers the `{"rrf": {"k": ...}}` query with 400 (no such server can run
+    here, so the in-process client is given that answer): one StoreError saying to upgrade."""
+    import numpy as np
+    from qdrant_client import QdrantClient
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    from connectors.knowledge_store import ServerStore, StoreError
+
+    class OldServer(QdrantClient):
+        def query_points(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            raise UnexpectedResponse(400, "Bad Request",
+                                     b'{"status":{"error":"Format error in JSON body: unknown variant `rrf`"}}', {})
+
+    store = ServerStore(4, collection="old", client=OldServer(":memory:"))
+    with pytest.raises(StoreError, match="1.16 or newer") as err:
+        store.search(np.ones(4, dtype=np.float32), ([1], [1.0]), limit=3)
+    assert "\n" not in str(err.value)

@@ -125,7 +125,7 @@ def test_invalid_output_is_repaired_once_then_falls_back_to_rules(tmp_path, mode
     assert any("steps" in t and "Field required" in t for t in repair_texts)
     assert any("not valid JSON" in t for t in repair_texts)
 
-    fallback = [f for f in state["findings"] if f.code == "llm-fallback"]
+    fallback = [f for f in state["findings"] if f.code == "llm-invalid-output"]
     assert [f.story_key for f in fallback] == ["ER-2"]
     assert "ER-2/AC-99" in fallback[0].message
     er2 = [c for c in state["cases"] if c.story_key == "ER-2" and c.kind != "end_to_end"]
@@ -160,7 +160,7 @@ def test_tool_calling_form_and_story_key_enforced(tmp_path, model_name):
     repair = [str(p[-1].content) for p in model.prompts if len([m for m in p if m.type == "human"]) == 2]
     assert len(repair) == 1 and "'HR-1'" in repair[0] and "'ER-2'" in repair[0]
     assert {c.story_key for c in result.state["cases"]} == {"ER-2"}
-    assert not [f for f in result.state["findings"] if f.code == "llm-fallback"]
+    assert not [f for f in result.state["findings"] if f.code in ("llm-invalid-output", "llm-unavailable")]
 
 
 def test_approval_interrupts_and_resumes_with_reject_then_approve(tmp_path, model_name):
@@ -204,3 +204,101 @@ def test_rules_run_rejected_ends_without_write_back(tmp_path):
     assert done.state["approval"]["status"] == "rejected"
     assert not done.state.get("write_results")
     assert load_run(cfg.data_dir, first.run_id)["status"] == "rejected"
+
+
+def test_model_labels_in_casewrights_namespace_are_dropped(tmp_path, model_name, sample_stories):
+    """The model may add its own labels, never `casewright*` ones (write-back finds issues by them)."""
+    def script(messages):
+        if is_plan(messages):
+            return plan_json(["ER-2"])
+        body = json.loads(cases_json(story_key(messages), criteria(messages)))
+        for c in body["cases"]:
+            c["labels"] = ["casewright-case-er-uat-3-01", "CaseWright-Extra", "smoke"]
+        return json.dumps(body)
+
+    _register(model_name, ScriptedChatModel(script=script))
+    result = generate_epic("ER-1", _cfg(tmp_path, model_name, ["ER-2"]), concurrency=1)
+    er2 = [c for c in result.state["cases"] if c.story_key == "ER-2"]
+    assert er2 and all("smoke" in c.labels for c in er2)
+    assert not [lb for c in er2 for lb in c.labels if lb.startswith("casewright-") or lb == "caseWright-extra"]
+
+
+def test_retrieved_approved_cases_are_examples_not_rules(tmp_path, model_name, sample_stories):
+    """Approved cases of similar stories (retrieved `test_case` chunks) go into <examples>; pages stay rules."""
+    from agent import llm_nodes
+
+    def script(messages):
+        return cases_json(story_key(messages), criteria(messages))
+
+    model = _register(model_name, ScriptedChatModel(script=script))
+    retrieved = [
+        {"id": "HR-UAT-9-01", "kind": "test_case", "title": "HR-UAT-9-01 Verify that a refund is issued",
+         "text": "Approved case text: the agent issues a refund of the overpaid balance"},
+        {"id": "page-7#2", "kind": "page_section", "title": "Extensions",
+         "text": "Rule text: extensions are limited to 14 days"},
+    ]
+    cfg = _cfg(tmp_path, model_name, ["ER-2"])
+    story = sample_stories["ER-2"].model_copy(update={"approved_cases": []})  # room in the 3 example slots
+    out = llm_nodes.generate({"story": story, "epic_key": "ER-1", "retrieved": retrieved},
+                             {"configurable": cfg.as_configurable()})
+    assert out["cases"]
+    prompt = first_prompt(model.prompts[-1])
+    examples = prompt.split("<examples>", 1)[1].split("</examples>", 1)[0]
+    rules = prompt.split("<rules>", 1)[1].split("</rules>", 1)[0]
+    assert "Approved case text" in examples and 'id="HR-UAT-9-01"' in examples
+    assert "Approved case text" not in rules
+    assert "Rule text" in rules and "Rule text" not in examples
+
+
+class _ServerError(Exception):
+    status_code = 503
+
+
+def test_api_outage_is_an_llm_unavailable_finding_or_a_transient_error(tmp_path, model_name):
+    """CLI behaviour: the rules write the story, with an `llm-unavailable` finding. With
+    llm_unavailable="raise" (a background job with retries left) the run stops with a transient
+    error instead, and a later resume with "fallback" finishes from the checkpoint."""
+    from agent.llm_generator import LLMUnavailable
+    from workers.tasks import is_transient
+
+    def script(messages):
+        if is_plan(messages):
+            return plan_json(["ER-2", "ER-3"])
+        if story_key(messages) == "ER-2":
+            raise _ServerError("upstream unavailable")
+        return cases_json(story_key(messages), criteria(messages))
+
+    model = _register(model_name, ScriptedChatModel(script=script))
+    cfg = _cfg(tmp_path, model_name, ["ER-2", "ER-3"], max_revise_rounds=0)
+    with pytest.raises(LLMUnavailable) as err:
+        generate_epic("ER-1", Configuration(**{**cfg.as_configurable(), "llm_unavailable": "raise"}),
+                      run_id="outage-1", concurrency=2)
+    assert is_transient(err.value)
+    calls_before = len(model.prompts)
+    result = generate_epic("ER-1", cfg, run_id="outage-1", resume=True, concurrency=2)
+    codes = {(f.code, f.story_key) for f in result.state["findings"]}
+    assert ("llm-unavailable", "ER-2") in codes and not {c for c, _ in codes} & {"llm-invalid-output"}
+    assert {c.story_key for c in result.state["cases"]} >= {"ER-2", "ER-3"}
+    # ER-3 finished before the failure: its answer came from the checkpoint, not a new call
+    assert not [p for p in model.prompts[calls_before:] if story_key(p) == "ER-3"]
+
+
+def test_an_unsupported_value_drives_a_revise_round(tmp_path, model_name):
+    """The first answer states an amount found nowhere in the story or its sources; the review's
+    `unsupported-value` finding sends ER-2 back to the model, and the clean revision stands."""
+    def script(messages):
+        if is_plan(messages):
+            return plan_json(["ER-2"])
+        key, crits = story_key(messages), criteria(messages)
+        body = json.loads(cases_json(key, crits))
+        if not is_revise(messages):
+            body["cases"][0]["steps"][0]["expected"] += " and a fee of $987.65 is charged"
+        return json.dumps(body)
+
+    model = _register(model_name, ScriptedChatModel(script=script))
+    result = generate_epic("ER-1", _cfg(tmp_path, model_name, ["ER-2"], max_revise_rounds=2), concurrency=1)
+    revise_prompts = [first_prompt(p) for p in model.prompts if is_revise(p)]
+    assert len(revise_prompts) == 1 and "unsupported-value" in revise_prompts[0] and "$987.65" in revise_prompts[0]
+    assert result.state["revise_round"] == 1
+    assert not [f for f in result.state["findings"] if f.code == "unsupported-value"]
+    assert not [c for c in result.state["cases"] if "$987.65" in c.model_dump_json()]

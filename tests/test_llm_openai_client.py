@@ -98,7 +98,7 @@ def test_persistent_server_error_falls_back_with_a_finding(stub):
     out = LLMGenerator(_model(stub), method="json_schema").generate_story(
         STORY, fallback=lambda s: [])
     assert out.fell_back
-    assert out.findings[0].code == "llm-fallback" and "kept failing" in out.findings[0].message
+    assert out.findings[0].code == "llm-unavailable" and "kept failing" in out.findings[0].message
     assert out.usage["generate"]["failures"] == 1 and out.usage["generate"]["calls"] == 0
 
 
@@ -177,3 +177,41 @@ def test_stub_models_endpoint(stub):
     data = httpx.get(f"{stub.base_url}/models").json()
     assert data["data"][0]["id"] == "casewright-stub"
     assert json.dumps(data)
+
+
+def test_a_job_retries_while_the_api_is_down_and_falls_back_only_on_its_last_attempt(stub):
+    """The worker's decision: with job retries left, a story whose API calls keep failing raises a
+    transient error (the job is retried from its checkpoint); the last attempt falls back, with an
+    `llm-unavailable` finding. Invalid output is not an outage: it falls back at once."""
+    from agent.llm_generator import LLMUnavailable
+    from workers.tasks import is_transient, llm_outage_policy
+
+    stub.fail_next(500, times=1000)  # every call
+    gen = _gen(stub, retries=1)
+    assert [llm_outage_policy(a, 3) for a in range(4)] == ["raise", "raise", "raise", "fallback"]
+    with pytest.raises(LLMUnavailable) as err:
+        gen.generate_story(STORY, fallback=lambda s: [], on_unavailable=llm_outage_policy(0, 3))
+    assert is_transient(err.value) and "ER-2" in str(err.value)
+    out = gen.generate_story(STORY, fallback=lambda s: [], on_unavailable=llm_outage_policy(3, 3))
+    assert out.fell_back and [f.code for f in out.findings] == ["llm-unavailable"]
+    assert stub.requests and all(r.status == 500 for r in stub.requests)
+
+    stub.reset()
+    stub.malformed_next("content", times=2)
+    out = gen.generate_story(STORY, fallback=lambda s: [], on_unavailable="raise")
+    assert out.fell_back and [f.code for f in out.findings] == ["llm-invalid-output"]
+
+
+def test_the_concurrency_limit_bounds_in_flight_model_calls(stub, tmp_path):
+    """A small epic against the stub (0.3 s per call) with concurrency 2: calls overlap, never more than 2."""
+    from agent.configuration import Configuration
+    from agent.service import generate_epic
+
+    stub.latency_s = 0.3
+    cfg = Configuration(source="sample", data_dir=str(tmp_path / "d"), out_dir=str(tmp_path / "o"), formats=["json"],
+                        model="openai-compatible:casewright-stub", max_revise_rounds=0,
+                        llm={"model_base_url": stub.base_url, "llm_retries": 0, "llm_timeout_s": 30})
+    result = generate_epic("ER-1", cfg, concurrency=2)
+    generate_calls = [r for r in stub.requests if r.schema_name == "uat_cases"]
+    assert len(generate_calls) >= 3 and result.summary
+    assert 1 < stub.max_in_flight <= 2

@@ -94,3 +94,29 @@ def test_options_missing_from_a_run_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("CASEWRIGHT_TEMPERATURE", "warm")
     with pytest.raises(ModelConfigError, match="CASEWRIGHT_TEMPERATURE"):
         ModelOptions.of("openai-compatible:m")
+
+
+def test_provider_key_from_dot_env_reaches_the_server(tmp_path):
+    """OPENAI_API_KEY only in `.env` (as deploy/.env.example documents): the CLI finds it, sends it,
+    and never writes it into the run record or the checkpoints."""
+    import os
+    import subprocess
+
+    from connectors.openai_stub import OpenAIStub
+
+    with OpenAIStub() as stub:
+        (tmp_path / ".env").write_text(
+            "CASEWRIGHT_MODEL=openai:casewright-stub\n"
+            f"CASEWRIGHT_MODEL_BASE_URL={stub.base_url}\n"
+            "OPENAI_API_KEY=sk-only-in-dotenv-1234\n"
+            f"CASEWRIGHT_DATA_DIR={tmp_path / 'data'}\n")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OPENAI_API_KEY", "CASEWRIGHT_MODEL", "CASEWRIGHT_MODEL_BASE_URL", "CASEWRIGHT_DATA_DIR")}
+        r = subprocess.run([sys.executable, "-m", "casewright", "generate", "ER-1", "--source", "sample",
+                            "--out", str(tmp_path / "o"), "--stories", "ER-2", "--format", "json"],
+                           env=env, capture_output=True, text=True, cwd=tmp_path, timeout=180)
+        assert r.returncode == 0, r.stderr
+        assert "needs an API key" not in r.stderr
+        assert stub.requests and all(q.authorization == "Bearer sk-only-in-dotenv-1234" for q in stub.requests)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
+    assert stored and b"sk-only-in-dotenv-1234" not in stored

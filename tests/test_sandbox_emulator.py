@@ -158,3 +158,17 @@ def test_confluence_cql_children_and_storage(sandbox):
         conf.cql("creator = currentUser()")
     bad = [r for r in sandbox.requests if r.path == "/rest/api/search" and r.status == 400]
     assert bad, "unsupported CQL is answered 400"
+
+
+def test_without_credentials_the_emulator_runs_without_authentication_and_with_them_it_checks():
+    from connectors.sandbox import SandboxServer
+    from connectors.workspace import SAMPLE_PATH
+
+    with SandboxServer(SAMPLE_PATH, mode="cloud") as open_sb:
+        url = f"{open_sb.url}/rest/api/2/issue/ER-1"
+        assert requests.get(url, timeout=10).status_code == 200
+        assert requests.get(url, auth=("anyone", "anything"), timeout=10).status_code == 200
+    with SandboxServer(SAMPLE_PATH, mode="cloud", email=EMAIL, api_token=API_TOKEN) as closed:
+        url = f"{closed.url}/rest/api/2/issue/ER-1"
+        assert requests.get(url, timeout=10).status_code == 401
+        assert requests.get(url, auth=(EMAIL, API_TOKEN), timeout=10).status_code == 200

@@ -341,3 +341,9 @@ def test_openapi_describes_every_endpoint(env):
     assert doc["paths"]["/jobs/{job_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] \
         .endswith("/JobState")
     assert {"APIKeyHeader", "HTTPBearer"} <= set(doc["components"]["securitySchemes"])
+    hook = doc["paths"]["/webhooks/jira"]["post"]
+    headers = {p["name"]: p for p in hook.get("parameters", []) if p["in"] == "header"}
+    assert {"X-Hub-Signature", "X-Atlassian-Webhook-Identifier"} <= set(headers)
+    body = hook["requestBody"]["content"]["application/json"]["schema"]
+    assert hook["requestBody"]["required"] and "webhookEvent" in body["required"]
+    assert {"key", "fields"} <= set(body["properties"]["issue"]["required"])

@@ -77,3 +77,12 @@ def test_dockerfile_installs_the_cpu_torch_first():
     torch = text.index("torch==2.13.0")
     assert "download.pytorch.org/whl/cpu" in text
     assert torch < text.index("pip install .")
+
+
+def test_compose_qdrant_understands_parametrised_rrf():
+    """connectors/knowledge_store.py sends `{"rrf": {"k": ...}}` (Qdrant 1.16+); qdrant-client 1.20
+    supports servers one minor version apart, so the pinned server is 1.19 or newer."""
+    image = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["qdrant"]["image"]
+    m = re.fullmatch(r"qdrant/qdrant:v(\d+)\.(\d+)\.(\d+)", image)
+    assert m, image
+    assert (int(m.group(1)), int(m.group(2))) >= (1, 19)

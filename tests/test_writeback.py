@@ -3,6 +3,7 @@ edits, conflicts, throttling, outages and a crash half-way."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import Counter
 
@@ -11,7 +12,7 @@ import pytest
 from agent.writeback import CASE_PROPERTY, WriteBack, case_label, fingerprint
 from connectors.errors import CasewrightError
 from connectors.jira_writer import writer_for
-from sandbox_fixtures import FAST_RETRY, case_set_from_jira, writer_on
+from sandbox_fixtures import FAST_RETRY, case_set_from_jira, start_sandbox, writer_on
 
 EPIC = "ER-1"
 
@@ -47,7 +48,8 @@ def assert_each_case_once(sandbox, cs, mode: str = "issues") -> None:
     for case in cs.cases:
         issue = found[case_label(case.id)][0]
         prop = sandbox.state.properties[issue["id"]][CASE_PROPERTY]
-        assert prop["case_id"] == case.id and prop["fingerprint"] == fingerprint(case)
+        texts = {c.id: c.text for s in cs.stories for c in s.criteria}
+        assert prop["case_id"] == case.id and prop["fingerprint"] == fingerprint(case, texts)
         if mode == "issues":
             links = [lk for lk in sandbox.state.links.values() if lk["inward"] == issue["key"]]
             assert [(lk["type"]["name"], lk["outward"]) for lk in links] == [("Tests", case.story_key)]
@@ -187,3 +189,111 @@ def test_wrong_token_for_writes_names_the_setting(sandbox):
     bad = {"pat": "nope"} if sandbox.creds.pat else {"email": sandbox.creds.email, "api_token": "nope"}
     with pytest.raises(CasewrightError, match=r"Jira rejected the credentials \(401\).*JIRA_EMAIL \+ JIRA_API_TOKEN or JIRA_PAT"):
         writer_for(sandbox.url, retry=FAST_RETRY, **bad)
+
+
+def test_case_labels_in_casewrights_namespace_are_not_written(sandbox, cases):
+    """A case carrying another case's `casewright-case-*` label (as a model might answer) must not
+    make write-back mistake one issue for another: only casewright adds `casewright*` labels."""
+    first, second = cases.cases[0], cases.cases[1]
+    forged = first.model_copy(update={"labels": [*first.labels, case_label(second.id), "CaseWright-Extra", "smoke"]})
+    cs = cases.model_copy(update={"cases": [forged, *cases.cases[1:]]})
+    result = wb(sandbox, "issues").run(cs)
+    assert_each_case_once(sandbox, cs)
+    labels = sandbox.state.issues[result.keys[first.id]]["fields"]["labels"]
+    assert "smoke" in labels and case_label(first.id) in labels
+    assert case_label(second.id) not in labels and "CaseWright-Extra" not in labels
+
+
+def test_inserting_a_criterion_at_the_top_of_a_story_creates_one_case_and_updates_none(sandbox, cases, tmp_path):
+    """Case ids are positional (ER-UAT-5-01, -02, ...): a new first criterion renumbers every case of the
+    story. Existing issues are matched by content first, so only the new case is written."""
+    first = wb(sandbox, "issues").run(cases)
+    story = sandbox.state.issues["ER-5"]
+    ac = story["fields"]["customfield_10100"]
+    new_line = "The Agent must see a banner saying the account has an open complaint."
+    writer_on(sandbox, sandbox.creds).update_fields("ER-5", {"customfield_10100": new_line + "\n" + ac})
+    edited = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="inserted")
+    before = {c.id: c.title for c in cases.cases if c.story_key == "ER-5"}
+    after = {c.id: c.title for c in edited.cases if c.story_key == "ER-5"}
+    assert before != after and len(after) == len(before) + 1  # the ids did shift
+    issues_before = {k: copy.deepcopy(v) for k, v in sandbox.state.issues.items()}
+    sandbox.reset_log()
+    result = wb(sandbox, "issues", run="run-2").run(edited)
+    counts = result.plan.counts()
+    # the only update allowed is a case whose content really changed: the end-to-end journey takes its
+    # ER-5 step from the story's first criterion, which is now the new one
+    updated = [i for i in result.plan.items if i.action == "update"]
+    story_items = [i for i in result.plan.items if i.story_key == "ER-5"]
+    assert counts["create"] == 1 and counts["conflict"] == 0, counts
+    assert [i.action for i in story_items].count("unchanged") == len(story_items) - 1, story_items
+    old_texts = {c.id: c.text for s in cases.stories for c in s.criteria}
+    new_texts = {c.id: c.text for s in edited.stories for c in s.criteria}
+    old_fps = {fingerprint(c, old_texts) for c in cases.cases}
+    by_id = {c.id: c for c in edited.cases}
+    assert all(by_id[i.case_id].kind == "end_to_end" and fingerprint(by_id[i.case_id], new_texts) not in old_fps
+               for i in updated), updated
+    assert len(updated) <= 1
+    created = [i for i in result.plan.items if i.action == "create"][0]
+    assert "banner" in sandbox.state.issues[created.target]["fields"]["description"]
+    # each existing issue kept what it had and is now the key of the case with its content
+    assert set(result.keys.values()) == set(first.keys.values()) | {created.target}
+    assert len(set(result.keys.values())) == len(edited.cases)   # one-to-one
+    old_titles = {first.keys[cid]: t for cid, t in before.items()}
+    for case in edited.cases:
+        key = result.keys[case.id]
+        if key in old_titles:
+            assert old_titles[key] == case.title
+            assert sandbox.state.issues[key]["fields"]["summary"] == issues_before[key]["fields"]["summary"]
+    written = {w.path.split("/")[5] for w in sandbox.writes() if w.path.startswith("/rest/api/2/issue/ER-")}
+    assert written <= {created.target, EPIC} | {i.target for i in updated}
+    # every issue's labels still name one case, and a rerun changes nothing
+    labels = Counter(lb for i in sandbox.state.issues.values() for lb in i["fields"].get("labels") or []
+                     if lb.startswith("casewright-case-"))
+    assert labels and max(labels.values()) == 1
+    sandbox.reset_log()
+    again = wb(sandbox, "issues", run="run-3").run(edited)
+    assert again.plan.counts()["unchanged"] == len(edited.cases) and sandbox.writes() == []
+
+
+@pytest.fixture
+def dc_sandbox():
+    server, creds = start_sandbox("datacenter")
+    server.creds = creds  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_switching_from_subtasks_to_issues_reports_the_subtasks_instead_of_adopting_them(dc_sandbox, tmp_path):
+    sandbox = dc_sandbox
+    cases = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path)
+    wb(sandbox, "subtasks").run(cases)
+    sandbox.reset_log()
+    result = wb(sandbox, "issues", run="run-2").run(cases)
+    counts = result.plan.counts()
+    assert counts == {"create": 0, "update": 0, "unchanged": 0, "conflict": len(cases.cases)}, counts
+    assert all("exists as Sub-task; delete it or rerun with --write-back subtasks" in i.reason
+               for i in result.plan.items)
+    assert [w for w in sandbox.writes() if "/rest/api/2/issue" == w.path.rstrip("/")] == []  # no duplicate created
+    types = Counter(i["fields"]["issuetype"]["name"] for v in case_issues(sandbox).values() for i in v)
+    assert types == Counter({"Sub-task": len(cases.cases)})
+
+
+def test_an_unknown_test_issue_type_fails_before_any_write_naming_the_setting(sandbox, cases):
+    bad = WriteBack(writer_on(sandbox, sandbox.creds), mode="issues", test_issue_type="UAT Case", run_id="r")
+    with pytest.raises(CasewrightError, match=r"CASEWRIGHT_TEST_ISSUE_TYPE.*valid types there: .*Test") as err:
+        bad.run(cases)
+    assert "Run it again" not in str(err.value) and "\n" not in str(err.value)
+    assert sandbox.writes() == []
+    with pytest.raises(CasewrightError, match="CASEWRIGHT_TEST_ISSUE_TYPE"):
+        bad.run(cases, dry_run=True)
+
+
+def test_stopped_after_counts_the_cases_actually_written(sandbox, cases):
+    wb(sandbox, "issues").run(cases)
+    sandbox.faults.fail_write_at, sandbox.faults.fail_writes_after = 1, True
+    changed = cases.model_copy(update={"cases": [c.model_copy(update={"title": c.title + " (v2)"}) if i < 3 else c
+                                                 for i, c in enumerate(cases.cases)]})
+    with pytest.raises(CasewrightError, match=r"stopped after 0 of 3 cases to write"):
+        wb(sandbox, "issues", run="run-2").run(changed)

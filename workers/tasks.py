@@ -287,13 +287,23 @@ def backoff_s(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
     return random.uniform(base / 2, min(cap, base * (2 ** attempt)))
 
 
+def llm_outage_policy(attempt: int, max_retries: int) -> str:
+    """What a generate job does when the model API stays unavailable for a story (429, 5xx,
+    timeouts after the client's own retries): "raise" while job retries are left, so the job is
+    retried with backoff and resumes from its checkpoint instead of writing rule-made cases;
+    "fallback" on the last attempt, so the job finishes with the rules' cases for those stories
+    (finding `llm-unavailable`, listed in the job's result)."""
+    return "raise" if attempt < max_retries else "fallback"
+
+
 # -- the generate job ----------------------------------------------------------------------------
 ProgressFn = Callable[..., None]
 
 
 def _run_generation(*, epic_key: str, source: str, formats: list[str] | None, out_dir: str,
                     write_back: str, dry_run: bool, run_id: str, resume: bool,
-                    progress: ProgressFn, settings: Settings) -> dict[str, Any]:
+                    progress: ProgressFn, settings: Settings,
+                    llm_unavailable: str = "fallback") -> dict[str, Any]:
     """Run the graph for one epic (run id = job id). Imported late: workers depend on the agent,
     and a worker process pays for the agent's imports once, on its first job."""
     from agent.configuration import Configuration
@@ -306,7 +316,7 @@ def _run_generation(*, epic_key: str, source: str, formats: list[str] | None, ou
         ac_field_name=settings.ac_field_name, test_issue_type=settings.test_issue_type,
         model=settings.model, formats=list(formats) if formats else ["md", "json"], out_dir=out_dir,
         write_back=write_back, dry_run=dry_run, review=False,
-        max_revise_rounds=settings.max_revise_rounds,
+        max_revise_rounds=settings.max_revise_rounds, llm_unavailable=llm_unavailable,
     )
     if resume:
         try:
@@ -317,6 +327,13 @@ def _run_generation(*, epic_key: str, source: str, formats: list[str] | None, ou
     outcome = generate_epic(epic_key, cfg, run_id=run_id, resume=resume, progress=progress,
                             concurrency=settings.concurrency)
     result = _summarise(outcome)
+    state = getattr(outcome, "state", None) or {}
+    unavailable = sorted({f.story_key for f in state.get("findings") or []
+                          if getattr(f, "code", "") == "llm-unavailable" and f.story_key})
+    if unavailable:  # the last attempt: the model API stayed down, the rules wrote these stories
+        result["llm_fallback_stories"] = unavailable
+        result["warning"] = (f"the model API stayed unavailable after the job's retries; the deterministic "
+                             f"generator wrote the cases of {', '.join(unavailable)}")
     write_back_result = (result.get("summary") or {}).get("write_back")
     if isinstance(write_back_result, dict):  # keep the result small: counts and keys, not the plan
         for bulky in ("items", "comments", "summary"):
@@ -462,7 +479,8 @@ def generate_epic_task(self, epic_key: str, source: str = "jira", write_back: st
             result = _run_generation(
                 epic_key=epic_key, source=source, formats=formats, out_dir=out_dir,
                 write_back=write_back, dry_run=dry_run, run_id=job_id, resume=resume,
-                progress=reporter, settings=settings)
+                progress=reporter, settings=settings,
+                llm_unavailable=llm_outage_policy(attempt, settings.job_max_retries))
     except SoftTimeLimitExceeded:
         msg = f"the job passed its soft time limit ({settings.job_soft_time_limit_s}s)"
         client.hset(jkey, mapping={"phase": "failed", "error": msg, "finished_at": _now()})

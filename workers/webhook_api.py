@@ -126,6 +126,43 @@ class Decision:
     issue_key: str | None = None
 
 
+# The handler reads the raw body (the signature is an HMAC of its bytes), so FastAPI cannot infer
+# the body or the headers: they are described here for the OpenAPI document.
+_JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {"name": "X-Hub-Signature", "in": "header", "required": False,
+         "description": "sha256=<hex HMAC-SHA256 of the raw body with CASEWRIGHT_WEBHOOK_SECRET>; "
+                        "required when that secret is set",
+         "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}},
+        {"name": "X-Atlassian-Webhook-Identifier", "in": "header", "required": False,
+         "description": "Jira's id of the delivery, the same on its retries; used to drop duplicates "
+                        "(a digest of the body is used without it)",
+         "schema": {"type": "string"}},
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "A Jira webhook delivery (at most 10 MiB); issue events start a job for the issue's epic",
+        "content": {"application/json": {"schema": {
+            "title": "JiraWebhook", "type": "object", "required": ["webhookEvent"],
+            "properties": {
+                "webhookEvent": {"type": "string", "examples": ["jira:issue_updated"],
+                                 "description": "jira:issue_created and jira:issue_updated start jobs"},
+                "timestamp": {"type": "integer"},
+                "issue_event_type_name": {"type": "string"},
+                "issue": {"type": "object", "required": ["key", "fields"],
+                          "description": "Required for jira:issue_* events",
+                          "properties": {"key": {"type": "string", "examples": ["ER-2"]},
+                                         "fields": {"type": "object", "additionalProperties": True}},
+                          "additionalProperties": True},
+                "changelog": {"type": "object", "additionalProperties": True,
+                              "properties": {"items": {"type": "array", "items": {"type": "object"}}}},
+            },
+            "additionalProperties": True,
+        }}},
+    },
+}
+
+
 def _lower(values: list[str]) -> set[str]:
     return {v.strip().lower() for v in values if v and v.strip()}
 
@@ -345,7 +382,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    issue_key=decision.issue_key, delivery_id=delivery_id)
 
     @app.post("/webhooks/jira", tags=["webhooks"], status_code=202, response_model=DeliveryResult,
-              summary="Receive a Jira issue webhook",
+              summary="Receive a Jira issue webhook", openapi_extra=_JIRA_WEBHOOK_OPENAPI,
               responses={200: {"model": DeliveryResult, "description": "Duplicate or filtered out: nothing queued"},
                          202: {"model": DeliveryResult, "description": "Queued, or joined the epic's queued job"},
                          400: {"model": Problem, "description": "The body is not a Jira webhook"},

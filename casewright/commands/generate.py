@@ -50,6 +50,15 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
     settings = get_settings()
     if write_back not in WRITE_BACK_MODES:
         raise CasewrightError(f"unknown --write-back '{write_back}'; choose from {', '.join(WRITE_BACK_MODES)}")
+    if dry_run and write_back == "none":
+        raise CasewrightError("--dry-run plans a write-back: add --write-back issues|subtasks|comment")
+    if write_back != "none":  # checked before generating: writing back always needs live Jira, whatever the source
+        missing = [] if settings.jira_url else ["JIRA_URL"]
+        if not (settings.jira_pat or (settings.jira_email and settings.jira_api_token)):
+            missing.append("JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
+        if missing:
+            raise CasewrightError(f"--write-back {write_back} writes to Jira, which needs {' and '.join(missing)}; "
+                                  "set them, or use --write-back none")
     if template is not None and not template.exists():
         raise CasewrightError(f"house template not found: {template}")
     return Configuration(
