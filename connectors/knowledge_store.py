@@ -147,6 +147,14 @@ class StoredState:
     source_hash: str = ""
 
 
+def _stored_state(record: Any) -> tuple[str, StoredState]:
+    """(chunk id, what the sync compares) from a scrolled point of either backend."""
+    p = record.payload or {}
+    return p.get("chunk_id", str(record.id)), StoredState(
+        p.get("content_hash", ""), p.get("meta_hash", ""), p.get("source_id", ""),
+        p.get("project", ""), p.get("kind", ""), p.get("source_hash", ""))
+
+
 def drop_near_duplicates(candidates: list[tuple[Hit, np.ndarray | None]], limit: int,
                          threshold: float = DUPLICATE_COSINE) -> list[Hit]:
     """Keep hits in rank order, skipping any with the same content hash as, or a dense cosine of
@@ -387,10 +395,7 @@ class EmbeddedStore(KnowledgeStore):
                 offset=offset, limit=2048, filter=flt,
                 with_payload=qe.PayloadSelector.Include(MANIFEST_FIELDS), with_vector=False))
             for r in records:
-                p = r.payload or {}
-                out[p.get("chunk_id", str(r.id))] = StoredState(
-                    p.get("content_hash", ""), p.get("meta_hash", ""), p.get("source_id", ""),
-                    p.get("project", ""), p.get("kind", ""), p.get("source_hash", ""))
+                out.update([_stored_state(r)])
             if offset is None:
                 return out
 
@@ -536,10 +541,7 @@ class ServerStore(KnowledgeStore):
             records, offset = self.client.scroll(self.collection, scroll_filter=self._filter(filters), limit=2048,
                                                  offset=offset, with_payload=MANIFEST_FIELDS, with_vectors=False)
             for r in records:
-                p = r.payload or {}
-                out[p.get("chunk_id", str(r.id))] = StoredState(
-                    p.get("content_hash", ""), p.get("meta_hash", ""), p.get("source_id", ""),
-                    p.get("project", ""), p.get("kind", ""), p.get("source_hash", ""))
+                out.update([_stored_state(r)])
             if offset is None:
                 return out
 
