@@ -1,50 +1,63 @@
-"""The casewright agent, read top to bottom as a pipe:
+"""The casewright agent, wired. Read top to bottom:
 
-    plan -> gather -> retrieve -> generate (one branch per story, in parallel) -> end_to_end -> review
-         -> [revise -> revise_story (per story) -> review]* -> approval -> write_back -> report
+    load -> plan -> assess -> retrieve -> generate (one branch per story, in parallel) -> journeys
+         -> review -> [revise -> revise_story (per story) -> review]* -> approve -> write_back -> report
 
-With a model configured (agent/llm_nodes.py) plan and generate ask it; review adds groundedness
-and sends fixable findings back through revise (agent/revision.py); approval stops for a person
-with `--review` (agent/approval.py).
-
-Nodes live in agent/nodes.py (and the modules later issues add); this file only wires them.
+Each node is one function in agent/nodes/<name>.py and decides for itself whether the rules or
+the configured model do its work. What a run needs (its Configuration and Services) arrives as
+the run context (agent/context.py); the state is agent/state.py. This module only wires.
 """
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from agent import approval, llm_nodes, nodes, revision, writeback
-from agent.retrieve import retrieve
-from agent.configuration import Configuration
+from agent.context import RunContext
+from agent.nodes.approve import after_approval, approve
+from agent.nodes.assess import assess
+from agent.nodes.generate import fan_out, generate
+from agent.nodes.journeys import journeys
+from agent.nodes.load import load
+from agent.nodes.plan import plan
+from agent.nodes.report import report
+from agent.nodes.retrieve import retrieve
+from agent.nodes.review import after_review, review
+from agent.nodes.revise import fan_out_revisions, revise, revise_story
+from agent.nodes.write_back import write_back
 from agent.state import InputState, State
+
+NODES = {
+    "load": (load, "Loading the epic, its stories and rules"),
+    "plan": (plan, "Planning scope and flows"),
+    "assess": (assess, "Assessing the acceptance criteria"),
+    "retrieve": (retrieve, "Retrieving rules and approved cases"),
+    "generate": (generate, "Generating cases per story"),
+    "journeys": (journeys, "Chaining end-to-end journeys"),
+    "review": (review, "Reviewing coverage and format"),
+    "revise": (revise, "Revising"),
+    "revise_story": (revise_story, "Revising a story's cases"),
+    "approve": (approve, "Waiting for approval"),
+    "write_back": (write_back, "Writing back to Jira"),
+    "report": (report, "Writing the report"),
+}
+"""Every node: its function and what the progress displays say while it runs."""
 
 
 def build_graph() -> StateGraph:
-    g = StateGraph(State, input_schema=InputState, context_schema=None)
-    g.add_node("plan", llm_nodes.plan)
-    g.add_node("gather", nodes.gather)
-    g.add_node("retrieve", retrieve)
-    g.add_node("generate", llm_nodes.generate)
-    g.add_node("end_to_end", nodes.end_to_end)
-    g.add_node("review", revision.review)
-    g.add_node("revise", revision.revise)
-    g.add_node("revise_story", revision.revise_story)
-    g.add_node("approval", approval.approval)
-    g.add_node("write_back", writeback.write_back)
-    g.add_node("report", nodes.report)
-
-    g.add_edge(START, "plan")
-    g.add_edge("plan", "gather")
-    g.add_edge("gather", "retrieve")
-    g.add_conditional_edges("retrieve", nodes.fan_out, ["generate"])
-    g.add_edge("generate", "end_to_end")
-    g.add_edge("end_to_end", "review")
-    # review -> revise rounds (LLM) -> approval (--review) -> report
-    g.add_conditional_edges("review", revision.after_review, {"revise": "revise", "approval": "approval"})
-    g.add_conditional_edges("revise", revision.fan_out_revisions, ["revise_story", "review"])
+    g = StateGraph(State, input_schema=InputState, context_schema=RunContext)
+    for name, (node, _) in NODES.items():
+        g.add_node(name, node)
+    g.add_edge(START, "load")
+    g.add_edge("load", "plan")
+    g.add_edge("plan", "assess")
+    g.add_edge("assess", "retrieve")
+    g.add_conditional_edges("retrieve", fan_out, ["generate"])
+    g.add_edge("generate", "journeys")
+    g.add_edge("journeys", "review")
+    g.add_conditional_edges("review", after_review, {"approve": "approve", "revise": "revise"})
+    g.add_conditional_edges("revise", fan_out_revisions, ["revise_story", "review"])
     g.add_edge("revise_story", "review")
-    g.add_conditional_edges("approval", approval.after_approval,
+    g.add_conditional_edges("approve", after_approval,
                             {"approved": "write_back", "revise": "revise", "rejected": "report"})
     g.add_edge("write_back", "report")
     g.add_edge("report", END)
@@ -55,4 +68,14 @@ def compile_graph(checkpointer=None):
     return build_graph().compile(checkpointer=checkpointer, name="casewright")
 
 
-__all__ = ["build_graph", "compile_graph", "Configuration"]
+def next_nodes() -> dict[str, str]:
+    """For each node, the node a run goes to next on its main line (the first route a branch
+    declares); what the progress displays show once a node has finished."""
+    g = build_graph()
+    after: dict[str, str] = {}
+    for start, end in g.edges:
+        after[start] = "done" if end == END else end
+    for start, branches in g.branches.items():
+        for branch in branches.values():
+            after.setdefault(start, next(iter((branch.ends or {}).values())))
+    return {"start": after[START], **{name: after[name] for name in NODES}}

@@ -5,13 +5,14 @@ per-story maps merge by key."""
 
 from __future__ import annotations
 
-import operator
+import time
 from typing import Annotated, Any
 
 from typing_extensions import TypedDict
 
-from agent.models import CriterionCoverage, Epic, Finding, Flow, Page, Story, UATCase
-from agent.usage import add_usage
+from agent.configuration import Configuration
+from agent.llm.usage import add_usage, usage_stats
+from agent.models import CaseSet, CriterionCoverage, Epic, Finding, Flow, Page, Story, UATCase
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -62,11 +63,11 @@ class State(InputState, total=False):
 
     revise_round: int
     llm_usage: Annotated[dict[str, dict[str, int]], add_usage]
-    """Language-model calls and tokens per node (agent/usage.py), summed across branches."""
+    """Language-model calls and tokens per node (agent/llm/usage.py), summed across branches."""
     revise_targets: dict[str, list[Finding]]
     """The stories the current revise round rewrites, with the findings each must resolve."""
     approval: dict[str, Any]
-    """The person's decision (agent/approval.py): status not-required, approved or rejected, reason, by, at."""
+    """The person's decision (agent/nodes/approve.py): status not-required, approved or rejected, reason, by, at."""
     write_results: dict[str, Any]
     report_paths: list[str]
     summary: dict[str, Any]
@@ -79,3 +80,38 @@ class StoryTask(TypedDict, total=False):
     epic_key: str
     retrieved: list[dict[str, Any]]
     feedback: list[Finding]
+
+
+def node_usage(node: str, started: float, calls: int = 0, **extra: Any) -> dict[str, Any]:
+    """A node's `usage` update: seconds since `started` (time.perf_counter) and model calls."""
+    return {node: {"seconds": round(time.perf_counter() - started, 4), "calls": calls, **extra}}
+
+
+def story_cases(state: State, story_key: str) -> list[UATCase]:
+    return [c for c in state.get("cases") or [] if c.story_key == story_key]
+
+
+def case_set(state: State, cfg: Configuration, template_name: str) -> CaseSet:
+    """The run's result as the CaseSet the renderers and the write-back read."""
+    stories = [s for s in state["stories"] if s.key in state.get("scope", [])]
+    cases = state.get("cases") or []
+    findings = state.get("findings") or []
+    cs = CaseSet(
+        epic=state["epic"], stories=stories, cases=cases, findings=findings,
+        coverage=state.get("coverage") or [], flows=state.get("flows") or [], run_id=state.get("run_id", ""),
+        generator=cfg.model, template=template_name,
+    )
+    cs.stats = {
+        "stories": len(stories),
+        "criteria": len(cs.criteria),
+        "cases": len(cases),
+        "coverage": round(cs.coverage_ratio, 4),
+        "findings": len(findings),
+        "errors": sum(1 for f in findings if f.severity == "error"),
+        "low_confidence": sum(1 for c in cases if c.confidence == "low"),
+    }
+    cs.stats.update(usage_stats(state.get("llm_usage"), cfg.llm_option("price_input_per_mtok"),
+                                cfg.llm_option("price_output_per_mtok")))
+    if state.get("revise_round"):
+        cs.stats["revise_rounds"] = int(state["revise_round"])
+    return cs

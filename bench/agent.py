@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.configuration import Configuration  # noqa: E402
-from agent.service import generate_epic  # noqa: E402
-from connectors.openai_stub import OpenAIStub  # noqa: E402
+from agent.runner import generate_epic  # noqa: E402
+from connectors.emulators.openai_chat import OpenAIStub  # noqa: E402
 from connectors.workspace import SAMPLE_PATH  # noqa: E402
 
 EPIC = "ER-1"

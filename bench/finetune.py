@@ -118,7 +118,7 @@ def ticket_prompt(story) -> str:  # noqa: ANN001
 
 
 def score(items, outputs):  # noqa: ANN001, ANN201
-    from agent.evaluation import gherkin_valid, status_codes
+    from agent.evaluation.metrics import gherkin_valid, status_codes
 
     valid = fenced_valid = 0
     codes = found = 0
@@ -165,10 +165,10 @@ def main() -> None:
 
     import torch
 
-    from agent.evaluation import load_laj, parse_ids
-    from agent.finetune_data import answer_example, export_examples, system_prompt, template_text, user_prompt
-    from agent.finetune_train import TrainConfig, generate, load_base, load_export, pick_device, train_lora, write_model_card
-    from agent.template import load_template
+    from agent.evaluation.metrics import load_laj, parse_ids
+    from agent.finetune.data import answer_example, export_examples, system_prompt, template_text, user_prompt
+    from agent.finetune.train import TrainConfig, generate, load_base, load_export, pick_device, train_lora, write_model_card
+    from agent.generation.template import load_template
 
     device = pick_device()
     gpu = device == "cuda"

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from agent.knowledge import StoreConfig, ingest_workspace, open_knowledge_base, workspace_chunks  # noqa: E402
+from agent.knowledge.base import StoreConfig, ingest_workspace, open_knowledge_base, workspace_chunks  # noqa: E402
 from connectors.chunking import Chunk  # noqa: E402
 from connectors.embeddings import get_embedder  # noqa: E402
 from connectors.knowledge_store import EmbeddedStore, Filters  # noqa: E402

@@ -4,7 +4,6 @@ and exposes `register(app)`; this module only assembles them and turns errors in
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import typer
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from connectors.errors import CasewrightError
+from connectors.settings import get_settings
 
 app = typer.Typer(
     name="casewright",
@@ -36,11 +36,18 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"casewright.commands.{_name}").register(app)
 
 
+def _debug() -> bool:
+    try:
+        return get_settings().debug
+    except CasewrightError:  # the bad setting is the error being reported
+        return False
+
+
 def main() -> None:
     try:
         app()
     except CasewrightError as exc:
-        if os.environ.get("CASEWRIGHT_DEBUG"):
+        if _debug():
             raise
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -16,7 +16,7 @@ from the Jira/Confluence emulator, so everything downstream parses one format:
     }
 
 This module only loads and indexes the raw data; turning it into stories and criteria is the
-agent's job (agent/intake.py).
+agent's job (agent/intake/).
 """
 
 from __future__ import annotations
@@ -32,6 +32,35 @@ from connectors.errors import CasewrightError
 FORMAT = "casewright-workspace/1"
 _PAGE_REF = re.compile(r"pageId=(\d+)|/pages/(\d+)")
 SAMPLE_PATH = Path(__file__).parent / "sample_project" / "workspace.json"
+ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-[1-9][0-9]*$")
+"""A Jira issue key: project key (upper-case letter, then letters, digits, _), dash, number."""
+
+
+def issue_type(issue: dict[str, Any]) -> str:
+    """The issue's type name, lower-case ("story", "epic", "test", ...)."""
+    return str(((issue.get("fields") or {}).get("issuetype") or {}).get("name", "")).lower()
+
+
+def epic_of_issue(issue: dict[str, Any], epic_link_field: str | None = None, *,
+                  any_key_field: bool = False) -> str | None:
+    """The epic an issue belongs to: itself for an epic, `fields.parent` when the parent is an
+    epic (Cloud; a parent of unknown type counts), else the Epic Link field (Data Center) named by
+    `epic_link_field`, or with `any_key_field` any custom field holding an issue key (webhook
+    payloads name custom fields by id only)."""
+    fields = issue.get("fields") or {}
+    if issue_type(issue) == "epic":
+        return issue.get("key")
+    parent = fields.get("parent") or {}
+    if parent.get("key"):
+        ptype = str(((parent.get("fields") or {}).get("issuetype") or {}).get("name", "epic")).lower()
+        return parent["key"] if ptype == "epic" else None
+    if epic_link_field and isinstance(fields.get(epic_link_field), str):
+        return fields[epic_link_field]
+    if any_key_field:
+        for name, value in fields.items():
+            if name.startswith("customfield_") and isinstance(value, str) and ISSUE_KEY.match(value):
+                return value
+    return None
 
 
 class WorkspaceError(CasewrightError, ValueError):
@@ -76,6 +105,10 @@ class Workspace:
             if str(f.get("name", "")).strip().lower() == wanted:
                 return f.get("id")
         return None
+
+    def epic_of(self, issue: dict[str, Any]) -> str | None:
+        """The epic `issue` belongs to (epic_of_issue with this workspace's Epic Link field)."""
+        return epic_of_issue(issue, self.field_id("Epic Link"))
 
     def children(self, epic_key: str, epic_link_field: str | None = None) -> list[dict[str, Any]]:
         """Issues whose parent is the epic (Cloud), or whose Epic Link field names it (Data Center)."""

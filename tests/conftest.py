@@ -1,1 +1,1 @@
-pytest_plugins = ["sandbox_fixtures"]
+pytest_plugins = ["support.sandbox"]

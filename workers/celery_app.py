@@ -17,7 +17,9 @@ Delivery guarantees, and why each setting is here:
 * every key (queue, unacked index, results) carries ``CASEWRIGHT_REDIS_PREFIX``, so several
   deployments (or test runs) can share one Redis.
 
-Run a worker with ``casewright worker`` (or ``celery -A workers.celery_app worker``).
+Run a worker with ``casewright worker`` (or ``celery -A workers.celery_app worker``). The tasks
+(workers/tasks.py) are included by name and declared with ``shared_task``, so this module
+imports none of them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import logging
 
 from celery import Celery
 
-from casewright.settings import Settings, get_settings
 from connectors.errors import CasewrightError
+from connectors.settings import Settings, get_settings
+from workers.schedule import nightly_crontab
 
 TASK_GENERATE = "casewright.generate_epic"
 TASK_SYNC_KNOWLEDGE = "casewright.sync_knowledge"
@@ -86,9 +89,9 @@ def make_celery(settings: Settings | None = None, *, with_schedule: bool = False
         redis_backend_health_check_interval=30,
     )
     if with_schedule:
-        from workers.schedule import beat_schedule
-
-        app.conf.beat_schedule = beat_schedule(s)
+        app.conf.beat_schedule = {
+            "nightly-sweep": {"task": TASK_SWEEP, "schedule": nightly_crontab(s), "options": {"expires": 6 * 3600}},
+        }
     return app
 
 

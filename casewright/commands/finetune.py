@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from casewright.settings import get_settings
+from connectors.settings import get_settings
 from connectors.errors import CasewrightError
 
 console = Console()
@@ -27,10 +27,10 @@ def _workspace(source: Optional[Path], jira: bool, jql: Optional[str]):
         return load_workspace(source)
     if not jql:
         raise CasewrightError("--jira needs --jql \"...\" naming the stories (and their linked tests) to export")
-    from agent.finetune_data import workspace_for_jql
-    from agent.jira_access import current
+    from agent.finetune.data import workspace_for_jql
+    from connectors.jira_access import JiraAccess
 
-    return workspace_for_jql(current().source(), jql)
+    return workspace_for_jql(JiraAccess.from_settings(get_settings()).source(), jql)
 
 
 def _stats_table(manifest: dict) -> Table:
@@ -61,9 +61,9 @@ def export(
                                             help="Local tokenizer (model folder or .gguf) for exact token counts"),
 ) -> None:
     """Export chat JSONL (OpenAI fine-tuning format) from stories with approved cases."""
-    from agent.finetune_data import (TARGETS, build_examples, export_examples, knowledge_context,
+    from agent.finetune.data import (TARGETS, build_examples, export_examples, knowledge_context,
                                      linked_pages_context, stories_from_workspace, template_text)
-    from agent.template import load_template
+    from agent.generation.template import load_template
 
     if target not in TARGETS:
         raise CasewrightError(f"unknown --target {target!r}; use one of: {', '.join(TARGETS)}")
@@ -117,7 +117,7 @@ def train(
     allow_download: bool = typer.Option(False, "--allow-download", help="Let transformers download the base"),
 ) -> None:
     """LoRA supervised fine-tuning (loss on the answers only); GPU when there is one."""
-    from agent.finetune_train import TrainConfig, train_from_export
+    from agent.finetune.train import TrainConfig, train_from_export
 
     cfg = TrainConfig(steps=steps, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
                       grad_accum=grad_accum, lora_r=lora_r, lora_alpha=2 * lora_r, max_length=max_length)
@@ -142,7 +142,7 @@ def openai_job(
     timeout: float = typer.Option(6 * 3600.0, "--timeout", help="Give up waiting after this many seconds"),
 ) -> None:
     """Upload the export, create a hosted fine-tuning job, follow it and print the model id."""
-    from agent.finetune_data import TRAIN_FILE, VALIDATION_FILE
+    from agent.finetune.data import TRAIN_FILE, VALIDATION_FILE
     from connectors.openai_finetune import run_hosted_finetune
 
     n_epochs: int | str = int(epochs) if epochs.isdigit() else epochs
@@ -172,7 +172,7 @@ def eval_command(
     card: Optional[Path] = typer.Option(None, "--card", help="A `finetune train` output folder: add the table to its model card"),
 ) -> None:
     """Measure configurations side by side on held-out stories: a Markdown table and a PNG chart."""
-    from agent.evaluation import EvalOptions, evaluate, holdout_stories, load_dataset, markdown_table, parse_configs, parse_ids, write_report
+    from agent.evaluation.metrics import EvalOptions, evaluate, holdout_stories, load_dataset, markdown_table, parse_configs, parse_ids, write_report
 
     names = parse_configs(configs)
     keys = [s.strip() for s in stories.split(",") if s.strip()] if stories else None
@@ -188,7 +188,7 @@ def eval_command(
         raise CasewrightError(f"--card {card} has no README.md; pass the --out folder of `casewright finetune train`")
     paths = write_report(results, out)
     if card is not None:
-        from agent.finetune_train import append_evaluation
+        from agent.finetune.train import append_evaluation
 
         append_evaluation(card, markdown_table(results))
         console.print(f"added the evaluation to {card / 'README.md'}")

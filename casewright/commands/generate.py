@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.configuration import Configuration
-from agent.llm import llm_options
-from agent.renderers import FORMATS
-from agent.service import RunResult, generate_epic
-from casewright.settings import get_settings
+from agent.configuration import FORMATS, WRITE_BACK_MODES, Configuration, check_formats
+from agent.context import Services
+from agent.runner import RunResult
+from connectors.settings import get_settings
 from connectors.errors import CasewrightError
 
 console = Console()
@@ -22,36 +21,21 @@ console = Console()
 
 class RunCrashed(CasewrightError):
     exit_code = 1
-WRITE_BACK_MODES = ("issues", "subtasks", "comment", "none")
-NODE_LABELS = {
-    "plan": "Planning scope and flows",
-    "gather": "Gathering stories, criteria and rules",
-    "retrieve": "Retrieving rules and approved cases",
-    "generate": "Generating cases per story",
-    "end_to_end": "Chaining end-to-end journeys",
-    "review": "Reviewing coverage and format",
-    "revise": "Revising",
-    "approval": "Waiting for approval",
-    "write_back": "Writing back to Jira",
-    "report": "Writing the report",
-}
 
 
 def parse_formats(value: str) -> list[str]:
-    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise CasewrightError(f"unknown format '{', '.join(unknown) or value}'; choose from {', '.join(FORMATS)}")
-    return formats
+    return check_formats(value)
 
 
 def build_configuration(*, source: str, formats: list[str], out: Path, template: Optional[Path],
                         write_back: str, dry_run: bool, review: bool, stories: Optional[str]) -> Configuration:
+    """The run these options ask for, on top of the settings (the workers build theirs the same way)."""
     settings = get_settings()
     if write_back not in WRITE_BACK_MODES:
         raise CasewrightError(f"unknown --write-back '{write_back}'; choose from {', '.join(WRITE_BACK_MODES)}")
     if dry_run and write_back == "none":
-        raise CasewrightError("--dry-run plans a write-back: add --write-back issues|subtasks|comment")
+        raise CasewrightError("--dry-run plans a write-back: add --write-back "
+                              + "|".join(m for m in WRITE_BACK_MODES if m != "none"))
     if write_back != "none":  # checked before generating: writing back always needs live Jira, whatever the source
         missing = [] if settings.jira_url else ["JIRA_URL"]
         if not (settings.jira_pat or (settings.jira_email and settings.jira_api_token)):
@@ -61,33 +45,17 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
                                   "set them, or use --write-back none")
     if template is not None and not template.exists():
         raise CasewrightError(f"house template not found: {template}")
-    return Configuration(
-        source=source,
-        template_path=str(template or settings.template_path or "") or None,
-        data_dir=str(settings.data_dir),
-        ac_field_name=settings.ac_field_name,
-        test_issue_type=settings.test_issue_type,
-        story_keys=[s.strip() for s in stories.split(",")] if stories else None,
-        model=settings.model,
-        formats=formats,
-        out_dir=str(out),
-        write_back=write_back,
-        dry_run=dry_run,
-        review=review,
-        max_revise_rounds=settings.max_revise_rounds,
-        llm=llm_options(settings),
-        fail_at=_fail_at(),
-    )
-
-
-def _fail_at() -> Optional[str]:
-    import os
-
-    return os.environ.get("CASEWRIGHT_FAIL_AT") or None  # test hook: simulate a crash inside a node
+    return Configuration.from_settings(
+        settings, source=source, template_path=str(template) if template else None, formats=formats,
+        out_dir=str(out), write_back=write_back, dry_run=dry_run, review=review,
+        story_keys=[s.strip() for s in stories.split(",")] if stories else None)
 
 
 def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
                       resume_value: object = None) -> RunResult:
+    from agent.graph import NODES
+    from agent.runner import generate_epic
+
     settings = get_settings()
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} stories"), TimeElapsedColumn(),
@@ -102,10 +70,10 @@ def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], r
             if node == "generate":
                 done += 1
                 bar.update(task, completed=done)
-            bar.update(task, description=NODE_LABELS.get(node, node))
+            bar.update(task, description=NODES[node][1] if node in NODES else node)
 
-        return generate_epic(epic, cfg, run_id=run_id, resume=resume, progress=progress,
-                             concurrency=settings.concurrency, resume_value=resume_value)
+        return generate_epic(epic, cfg, Services.from_settings(settings), run_id=run_id, resume=resume,
+                             progress=progress, concurrency=settings.concurrency, resume_value=resume_value)
 
 
 def print_summary(result: RunResult) -> None:
@@ -136,7 +104,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("out"), "--out", "-o", help="Output directory"),
         template: Optional[Path] = typer.Option(None, "--template", help="House template YAML"),
         stories: Optional[str] = typer.Option(None, "--stories", help="Only these story keys (comma-separated)"),
-        write_back: str = typer.Option("none", "--write-back", help="issues, subtasks, comment or none"),
+        write_back: str = typer.Option("none", "--write-back", help=", ".join(WRITE_BACK_MODES)),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the write-back plan, change nothing"),
         review: bool = typer.Option(False, "--review", help="Stop for approval before writing back"),
         resume: Optional[str] = typer.Option(None, "--resume", help="Continue an interrupted run by its id"),
@@ -173,7 +141,7 @@ def register(app: typer.Typer) -> None:
                                     help="Ingest the sample into the knowledge base first (incremental)"),
     ) -> None:
         """Run the main job offline on the bundled sample project (every format)."""
-        if ingest:  # knowledge base (issue 4): so the cases use the sample's Confluence rules
+        if ingest:  # so the cases use the sample's Confluence rules
             from casewright.commands.knowledge import ingest_sample
 
             ingest_sample()

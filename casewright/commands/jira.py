@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         page_size: int = typer.Option(100, "--page-size", help="Largest page a search returns"),
     ) -> None:
         """Run a local Jira + Confluence emulator seeded from a workspace file (try the Jira flow without a Jira)."""
-        from connectors.sandbox import SandboxServer
+        from connectors.emulators.atlassian import SandboxServer
 
         if mode not in ("cloud", "datacenter"):
             raise CasewrightError(f"unknown --mode '{mode}'; choose cloud or datacenter")
@@ -49,12 +49,13 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Workspace JSON file to write"),
     ) -> None:
         """Snapshot a live epic (issues, fields, linked pages, existing tests) into a workspace file."""
-        from agent.jira_access import current
+        from connectors.jira_access import JiraAccess
+        from connectors.settings import get_settings
         from connectors.workspace import save_workspace
 
         if out.exists() and out.is_dir():
             raise CasewrightError(f"--out {out} is a directory; give a file name such as {out / (epic + '.json')}")
-        access = current()
+        access = JiraAccess.from_settings(get_settings())
         ws = access.source().workspace_for_epic(epic)
         path = save_workspace(ws, out)
         stories = len(ws.children(epic))

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from casewright.settings import get_settings
+from connectors.settings import get_settings
 from connectors.errors import CasewrightError
 
 console = Console()
@@ -22,57 +22,25 @@ KIND_NAMES = {
 
 
 def store_config():
-    from agent.knowledge import StoreConfig, configure
+    from agent.knowledge.config import StoreConfig
 
-    config = StoreConfig.from_settings(get_settings())
-    configure(config)
-    return config
+    return StoreConfig.from_settings(get_settings())
 
 
 def live_workspace(jql: Optional[str], cql: Optional[str]):
-    """A Workspace read live: issues matching the JQL from Jira, pages matching the CQL from Confluence
-    (connection settings from the environment, as for `generate --jira`)."""
-    from agent.jira_access import JiraAccess, current
-    from connectors.workspace import Workspace
+    """A Workspace read live: issues matching the JQL from Jira, pages matching the CQL from
+    Confluence (connection settings as for `generate --jira`)."""
+    from connectors.jira_access import JiraAccess
 
-    settings = get_settings()
-    issues: list = []
-    fields: list = []
-    pages: list = []
-    jira_meta: dict = {}
-    confluence_meta: dict = {}
-    if jql:
-        access = current()
-        source = access.source()
-        with console.status(f"Reading Jira issues: {jql}"):
-            issues = source.search(jql)
-            fields = source.fields()
-        jira_meta = {"baseUrl": access.url}
-    if cql:
-        if jql:
-            confluence = access.confluence()  # noqa: F821 - set above
-        else:
-            confluence = JiraAccess(url=settings.jira_url or "", confluence_url=settings.confluence_url,
-                                    confluence_email=settings.confluence_email,
-                                    confluence_api_token=_secret(settings.confluence_api_token),
-                                    confluence_pat=_secret(settings.confluence_pat)).confluence()
-        if confluence is None:
-            raise CasewrightError("CONFLUENCE_URL is not set; set it (and CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN "
-                                  "or CONFLUENCE_PAT) to ingest rule pages by CQL")
-        with console.status(f"Reading Confluence pages: {cql}"):
-            pages = confluence.pages_by_cql(cql)
-        confluence_meta = {"baseUrl": confluence.url}
-    return Workspace(issues=issues, fields=fields, pages=pages, jira=jira_meta, confluence=confluence_meta,
-                     origin="live Jira/Confluence")
-
-
-def _secret(value):
-    return value.get_secret_value() if value is not None else None
+    access = JiraAccess.from_settings(get_settings(), require_jira=bool(jql))
+    with console.status("Reading " + " and ".join(x for x in (f"Jira issues: {jql}" if jql else "",
+                                                              f"Confluence pages: {cql}" if cql else "") if x)):
+        return access.workspace(jql, cql)
 
 
 def ingest_with_progress(ws, *, prune: bool = True, quiet: bool = False):
     """Sync the configured knowledge base with `ws`, showing a progress bar; returns the summary."""
-    from agent.knowledge import ingest_workspace, open_knowledge_base
+    from agent.knowledge.base import ingest_workspace, open_knowledge_base
 
     settings = get_settings()
     config = store_config()
@@ -103,12 +71,6 @@ def print_sync_summary(summary, where: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    # every command of this CLI process (generate and demo too) retrieves from the store the settings name
-    try:
-        store_config()
-    except Exception:  # noqa: BLE001 - a bad setting is reported by the command that needs it
-        pass
-
     @app.command()
     def ingest(
         source: Optional[Path] = typer.Option(None, "--source", "-s", help="Workspace JSON file to ingest"),
@@ -149,7 +111,7 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(5, "--limit", "-n", min=1, max=100, help="How many hits"),
     ) -> None:
         """Search the knowledge base (hybrid dense + BM25) and print the top hits with their sources."""
-        from agent.knowledge import open_knowledge_base
+        from agent.knowledge.base import open_knowledge_base
 
         kinds = None
         if kind:

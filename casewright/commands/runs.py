@@ -17,7 +17,7 @@ from rich.table import Table
 
 from agent.configuration import Configuration
 from agent.runs import list_runs, load_run
-from casewright.settings import get_settings
+from connectors.settings import get_settings
 from connectors.errors import CasewrightError
 
 console = Console()

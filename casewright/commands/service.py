@@ -55,7 +55,7 @@ def beat(
                                                 help="Where beat keeps its last-run times"),
     loglevel: str = typer.Option("info", "--loglevel", "-l"),
 ) -> None:
-    from casewright.settings import get_settings
+    from connectors.settings import get_settings
     from workers.celery_app import app as celery_app
     from workers.schedule import next_runs
 
@@ -76,14 +76,14 @@ def serve(
 ) -> None:
     import uvicorn
 
-    from casewright.settings import get_settings
+    from connectors.settings import get_settings
 
     s = get_settings()
     if s.webhook_secret is None:
         err.print("[yellow]warning:[/] CASEWRIGHT_WEBHOOK_SECRET is not set; webhook deliveries are not verified")
     if s.api_key is None:
         err.print("[yellow]warning:[/] CASEWRIGHT_API_KEY is not set; the /jobs endpoints answer 503")
-    uvicorn.run("workers.webhook_api:_app_from_env", factory=True, host=host, port=port,
+    uvicorn.run("workers.api:_app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level=log_level, access_log=False)
 
 
@@ -97,7 +97,7 @@ def enqueue(
 ) -> None:
     import redis
 
-    from workers.tasks import enqueue_generate
+    from workers.jobs import enqueue_generate
 
     try:
         queued = enqueue_generate(epic_key, trigger="cli", source=source, write_back=write_back,
@@ -132,7 +132,7 @@ def status(
 ) -> None:
     import redis
 
-    from workers.tasks import job_status
+    from workers.jobs import job_status
 
     def fetch() -> dict:
         try:

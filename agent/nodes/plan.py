@@ -1,0 +1,39 @@
+"""plan: decide the stories in scope and the end-to-end flows that chain them.
+
+By rules (agent/generation/planning.py) every story is in scope and flows follow shared
+subjects; with a model configured, the model chooses both, and an unusable answer keeps the
+rules' plan with a finding."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.generation.planning import in_scope, plan_flows
+from agent.models import Finding
+from agent.state import State, node_usage
+
+
+def plan(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    runtime.context.config.fail_if_asked("plan")
+    stories = state["stories"]
+    scope, flows = in_scope(stories), plan_flows(stories)
+    gen = runtime.context.generator
+    if gen is None:
+        return {"scope": scope, "flows": flows, "usage": node_usage("plan", t0)}
+    outcome = gen.plan(state["epic"], [s for s in stories if s.key in scope])
+    findings = list(outcome.findings)
+    if outcome.story_keys:
+        scope = outcome.story_keys
+        if not outcome.fell_back:
+            flows = outcome.flows
+    else:
+        findings.append(Finding(severity="warning", code="llm-plan-fallback",
+                                message="The model's plan left no story in scope; every story stays in scope "
+                                        "and the flows come from the rules."))
+    return {"scope": scope, "flows": flows, "findings": findings, "llm_usage": outcome.usage,
+            "usage": node_usage("plan", t0, outcome.usage.get("plan", {}).get("calls", 0))}

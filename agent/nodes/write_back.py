@@ -1,0 +1,26 @@
+"""write_back: write the cases to Jira per Configuration.write_back (issues, subtasks or a
+comment per story) and dry_run, idempotently (agent/writeback/jira.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.state import State, case_set
+from agent.writeback.jira import WriteBack, report_path_for
+
+
+def write_back(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    cfg = ctx.config
+    if cfg.write_back == "none":
+        return {}
+    cfg.fail_if_asked("write_back")
+    access = ctx.jira()
+    wb = WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
+                   link_type=access.test_link_type, run_id=state.get("run_id", ""),
+                   report_path=report_path_for(cfg.out_dir, cfg.formats, state["epic_key"]))
+    result = wb.run(case_set(state, cfg, ctx.template.name), dry_run=cfg.dry_run)
+    return {"write_results": result.as_dict()}

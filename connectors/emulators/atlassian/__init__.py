@@ -1,0 +1,8 @@
+"""The Jira/Confluence emulator: a FastAPI app seeded from a workspace file, serving what the
+real `jira` and `atlassian-python-api` clients call, with auth, fault injection and a request log.
+"""
+
+from connectors.emulators.atlassian.server import SandboxServer
+from connectors.emulators.atlassian.state import Credentials, Faults, RecordedRequest, SandboxState
+
+__all__ = ["SandboxServer", "SandboxState", "Faults", "Credentials", "RecordedRequest"]

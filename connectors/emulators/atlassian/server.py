@@ -1,0 +1,81 @@
+"""SandboxServer: the emulator on a free port in a background thread (tests, demos, the CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from connectors.emulators.atlassian.app import create_app
+from connectors.emulators.server import ThreadedServer
+from connectors.emulators.atlassian.state import Credentials, Faults, RecordedRequest, SandboxState
+from connectors.workspace import Workspace, load_workspace, parse_workspace
+
+
+def _as_workspace(seed: Workspace | dict[str, Any] | str | Path) -> Workspace:
+    if isinstance(seed, Workspace):
+        return seed
+    if isinstance(seed, dict):
+        return parse_workspace(seed, origin="<seed>")
+    return load_workspace(seed)
+
+
+class SandboxServer:
+    """Runs the Jira/Confluence emulator with uvicorn in a daemon thread.
+
+    >>> with SandboxServer(SAMPLE_PATH, mode="cloud", email="qa@example.com", api_token="t") as sb:
+    ...     JIRA(sb.url, basic_auth=("qa@example.com", "t"))
+    """
+
+    def __init__(self, seed: Workspace | dict[str, Any] | str | Path, *, mode: str = "cloud",
+                 email: str | None = None, api_token: str | None = None, pat: str | None = None,
+                 host: str = "127.0.0.1", port: int = 0, max_results: int = 100) -> None:
+        self.state = SandboxState(_as_workspace(seed), mode=mode, max_results=max_results,
+                                  credentials=Credentials(email=email, api_token=api_token, pat=pat))
+        self.app = create_app(self.state)
+        self._runner = ThreadedServer(self.app, host=host, port=port, name="sandbox")
+        self.host = host
+        self.port = self._runner.port
+
+    # -- what tests look at ----------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.state.requests
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def mode(self) -> str:
+        return self.state.mode
+
+    def writes(self) -> list[RecordedRequest]:
+        return [r for r in self.state.requests if r.is_write]
+
+    def reset_log(self) -> None:
+        self.state.requests.clear()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> "SandboxServer":
+        self._runner.start(timeout)
+        return self
+
+    def stop(self) -> None:
+        self._runner.stop(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Foreground serving for `casewright sandbox` (Ctrl-C stops it)."""
+        self._runner.close()
+        uvicorn.run(self.app, host=self.host, port=self.port, log_level="info", lifespan="off")
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,8 +1,0 @@
-"""The Jira/Confluence emulator: a FastAPI app seeded from a workspace file, serving what the
-real `jira` and `atlassian-python-api` clients call, with auth, fault injection and a request log.
-"""
-
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.state import Credentials, Faults, RecordedRequest, SandboxState
-
-__all__ = ["SandboxServer", "SandboxState", "Faults", "Credentials", "RecordedRequest"]

@@ -1,0 +1,374 @@
+"""The service's HTTP API (FastAPI): Jira webhooks in, jobs out, health and metrics.
+
+    POST /webhooks/jira   a Jira webhook delivery -> 202 with the job id (or 200 duplicate/ignored)
+    POST /jobs            queue a job for an epic (API key)
+    GET  /jobs/{job_id}   state, progress and result of a job (API key)
+    GET  /healthz         Redis and the knowledge store reachable? 503 with details when not
+    GET  /metrics         Prometheus text format
+
+A delivery is checked and filtered by workers/triggers.py (signature, shape, filters, the epic
+of the issue), de-duplicated by its delivery id (workers/dedupe.py) and queued with
+`workers.jobs.enqueue_generate` (one job per epic, see workers/locks.py). The answer comes as
+soon as the job is queued; the work happens on the Celery workers (workers/tasks.py).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import time
+from typing import Any, Literal
+
+import httpx
+import redis
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from agent.configuration import WRITE_BACK_MODES
+from connectors.errors import CasewrightError
+from connectors.settings import Settings, get_settings
+from workers.celery_app import make_celery, queue_name
+from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
+from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
+from workers.triggers import decide, signature_ok, validate_payload
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 10 * 2**20  # Jira issue webhooks are far smaller; refuse anything bigger
+
+
+# -- response models (they make the OpenAPI document) ------------------------------------------------
+class DeliveryResult(BaseModel):
+    outcome: Literal["enqueued", "coalesced", "duplicate", "ignored"] = Field(
+        description="enqueued: a new job; coalesced: joined the job already queued for the epic; "
+                    "duplicate: this delivery was handled before; ignored: filtered out (see reason)")
+    job_id: str | None = Field(None, description="The job that serves this delivery; poll GET /jobs/{job_id}")
+    epic_key: str | None = Field(None, description="The epic the job generates for")
+    issue_key: str | None = Field(None, description="The issue the webhook was about")
+    delivery_id: str = Field(description="X-Atlassian-Webhook-Identifier, or a digest of the body without one")
+    reason: str | None = Field(None, description="Why a delivery was ignored")
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What is wrong and what to do")
+
+
+class JobRequest(BaseModel):
+    epic_key: str = Field(description="Key of the epic, e.g. ER-1", examples=["ER-1"])
+    write_back: Literal[WRITE_BACK_MODES] | None = Field(  # type: ignore[valid-type]
+        None, description="How cases go back to Jira; CASEWRIGHT_WRITE_BACK when omitted")
+    dry_run: bool = Field(False, description="Plan the write-back without changing Jira")
+    formats: list[str] | None = Field(None, description="Output formats (md, csv, feature, xray, json)")
+
+
+class JobQueued(BaseModel):
+    job_id: str
+    epic_key: str
+    coalesced: bool = Field(description="True when a job for this epic was already queued and serves this request")
+
+
+class JobProgress(BaseModel):
+    node: str | None = Field(None, description="The graph node the job is in")
+    stories_done: int = 0
+    stories_total: int = 0
+
+    model_config = {"extra": "allow"}
+
+
+class JobState(BaseModel):
+    job_id: str
+    state: str = Field(description="QUEUED, WAITING (for the epic's running job), STARTED, PROGRESS, "
+                                   "RETRY, SUCCESS or FAILURE")
+    epic_key: str | None = None
+    trigger: str | None = Field(None, description="webhook, cli, api or sweep")
+    phase: str | None = None
+    enqueued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    executions: int = Field(0, description="How many times a worker started it (more than 1 after a worker died)")
+    triggers: int = Field(1, description="How many triggers this job serves (coalesced deliveries)")
+    waiting_for: str | None = Field(None, description="The job holding the epic while this one waits")
+    progress: JobProgress | None = None
+    result: dict[str, Any] | None = Field(None, description="Summary and report location once done")
+    error: str | None = None
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Check]
+
+
+# The handler reads the raw body (the signature is an HMAC of its bytes), so FastAPI cannot infer
+# the body or the headers: they are described here for the OpenAPI document.
+_JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {"name": "X-Hub-Signature", "in": "header", "required": False,
+         "description": "sha256=<hex HMAC-SHA256 of the raw body with CASEWRIGHT_WEBHOOK_SECRET>; "
+                        "required when that secret is set",
+         "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}},
+        {"name": "X-Atlassian-Webhook-Identifier", "in": "header", "required": False,
+         "description": "Jira's id of the delivery, the same on its retries; used to drop duplicates "
+                        "(a digest of the body is used without it)",
+         "schema": {"type": "string"}},
+    ],
+    "requestBody": {
+        "required": True,
+        "description": "A Jira webhook delivery (at most 10 MiB); issue events start a job for the issue's epic",
+        "content": {"application/json": {"schema": {
+            "title": "JiraWebhook", "type": "object", "required": ["webhookEvent"],
+            "properties": {
+                "webhookEvent": {"type": "string", "examples": ["jira:issue_updated"],
+                                 "description": "jira:issue_created and jira:issue_updated start jobs"},
+                "timestamp": {"type": "integer"},
+                "issue_event_type_name": {"type": "string"},
+                "issue": {"type": "object", "required": ["key", "fields"],
+                          "description": "Required for jira:issue_* events",
+                          "properties": {"key": {"type": "string", "examples": ["ER-2"]},
+                                         "fields": {"type": "object", "additionalProperties": True}},
+                          "additionalProperties": True},
+                "changelog": {"type": "object", "additionalProperties": True,
+                              "properties": {"items": {"type": "array", "items": {"type": "object"}}}},
+            },
+            "additionalProperties": True,
+        }}},
+    },
+}
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+class _RedisJobCollector:
+    """Job counts by state and job durations, as recorded by the workers in Redis."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def collect(self):  # noqa: ANN201 - prometheus collector protocol
+        up = GaugeMetricFamily("casewright_redis_up", "1 when Redis answered this scrape")
+        try:
+            snap = JobMetrics(self.client, self.settings.redis_prefix).snapshot()
+            depth = self.client.llen(f"{self.settings.redis_prefix}:{queue_name(self.settings)}")
+        except redis.RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        jobs = CounterMetricFamily("casewright_jobs", "Job state transitions recorded by the workers",
+                                   labels=["state"])
+        for state in ("queued", "started", "succeeded", "failed", "retried"):
+            jobs.add_metric([state], snap.get(f"state:{state}", 0.0))
+        yield jobs
+        queue = GaugeMetricFamily("casewright_queue_length", "Jobs waiting in the broker queue")
+        queue.add_metric([], depth)
+        yield queue
+        hist = HistogramMetricFamily("casewright_job_duration_seconds", "Run time of finished jobs")
+        buckets = [(str(float(b)), snap.get(f"duration:le:{b}", 0.0)) for b in DURATION_BUCKETS]
+        buckets.append(("+Inf", snap.get("duration:count", 0.0)))
+        hist.add_metric([], buckets, snap.get("duration:sum", 0.0))
+        yield hist
+
+
+# -- the app -----------------------------------------------------------------------------------------
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="CASEWRIGHT_API_KEY")
+_bearer = HTTPBearer(auto_error=False, description="CASEWRIGHT_API_KEY as a bearer token")
+
+DESCRIPTION = """Receives Jira webhooks and runs casewright's generation jobs on Celery workers.
+
+* Register `POST /webhooks/jira` in Jira (System > WebHooks, or a project automation rule) for
+  *Issue created* and *Issue updated*, with a secret: deliveries must carry
+  `X-Hub-Signature: sha256=<HMAC-SHA256 of the body>` when `CASEWRIGHT_WEBHOOK_SECRET` is set.
+* Job endpoints need `X-API-Key: <CASEWRIGHT_API_KEY>` or `Authorization: Bearer <key>`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    s = settings or get_settings()
+    client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=1.5, socket_timeout=3,
+                                  health_check_interval=30, max_connections=64)
+    celery = make_celery(s)
+    dedupe = DeliveryDedupe(client, s.redis_prefix, ttl_s=s.webhook_dedupe_ttl_s)
+    registry = CollectorRegistry()
+    deliveries = Counter("casewright_webhook_deliveries", "Webhook deliveries by outcome",
+                         ["outcome"], registry=registry)
+    for outcome in ("enqueued", "coalesced", "duplicate", "ignored", "unauthorized", "invalid", "error"):
+        deliveries.labels(outcome)
+    latency = Histogram("casewright_webhook_seconds", "Time to answer a webhook delivery",
+                        registry=registry,
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+    registry.register(_RedisJobCollector(client, s))
+    secret = s.webhook_secret.get_secret_value() if s.webhook_secret else None
+    if not secret:
+        log.warning("CASEWRIGHT_WEBHOOK_SECRET is not set: webhook deliveries are accepted unsigned")
+
+    app = FastAPI(title="casewright service", version="0.1.0", description=DESCRIPTION,
+                  openapi_tags=[{"name": "webhooks", "description": "Deliveries from Jira"},
+                                {"name": "jobs", "description": "Generation jobs (API key)"},
+                                {"name": "operations", "description": "Health and metrics"}])
+    app.state.settings = s
+    app.state.redis = client
+    app.state.celery = celery
+
+    def require_api_key(key: str | None = Depends(_api_key_header),
+                        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+        if s.api_key is None or not s.api_key.get_secret_value():
+            raise HTTPException(503, "job endpoints are disabled: set CASEWRIGHT_API_KEY on the service")
+        given = key or (bearer.credentials if bearer else None)
+        if not given or not hmac.compare_digest(given.encode(), s.api_key.get_secret_value().encode()):
+            raise HTTPException(401, "missing or wrong API key: send X-API-Key or Authorization: Bearer",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def handle_delivery(body: bytes, delivery_header: str | None) -> tuple[int, DeliveryResult]:
+        try:
+            payload = validate_payload(json.loads(body))
+        except (ValueError, UnicodeDecodeError) as err:
+            msg = str(err) if isinstance(err, CasewrightError) else "not a Jira webhook: the body is not JSON"
+            raise HTTPException(400, msg) from None
+        delivery_id = delivery_id_for(delivery_header, body)
+        earlier = dedupe.claim(delivery_id)
+        if earlier is not None:
+            job = None if earlier in (PENDING, "ignored") else earlier
+            return 200, DeliveryResult(outcome="duplicate", job_id=job, delivery_id=delivery_id,
+                                       issue_key=(payload.get("issue") or {}).get("key"),
+                                       reason="this delivery was received before")
+        try:
+            decision = decide(payload, s)
+            if not decision.accept:
+                dedupe.record(delivery_id, "ignored")
+                return 200, DeliveryResult(outcome="ignored", delivery_id=delivery_id,
+                                           issue_key=decision.issue_key, reason=decision.reason)
+            queued = enqueue_generate(decision.epic_key or "", settings=s, celery=celery, client=client,
+                                      trigger="webhook",
+                                      detail=f"{payload['webhookEvent']} {decision.issue_key} ({delivery_id})")
+            dedupe.record(delivery_id, queued.job_id)
+        except BaseException:
+            try:
+                dedupe.release(delivery_id)  # let Jira's retry through
+            except redis.RedisError:
+                pass
+            raise
+        return 202, DeliveryResult(outcome="coalesced" if queued.coalesced else "enqueued",
+                                   job_id=queued.job_id, epic_key=queued.epic_key,
+                                   issue_key=decision.issue_key, delivery_id=delivery_id)
+
+    @app.post("/webhooks/jira", tags=["webhooks"], status_code=202, response_model=DeliveryResult,
+              summary="Receive a Jira issue webhook", openapi_extra=_JIRA_WEBHOOK_OPENAPI,
+              responses={200: {"model": DeliveryResult, "description": "Duplicate or filtered out: nothing queued"},
+                         202: {"model": DeliveryResult, "description": "Queued, or joined the epic's queued job"},
+                         400: {"model": Problem, "description": "The body is not a Jira webhook"},
+                         401: {"model": Problem, "description": "Missing or wrong X-Hub-Signature"},
+                         413: {"model": Problem, "description": "The body is larger than 10 MiB"},
+                         503: {"model": Problem, "description": "Redis or the broker is unreachable; Jira retries"}})
+    async def jira_webhook(request: Request, response: Response) -> DeliveryResult:
+        started = time.perf_counter()
+        body = await request.body()
+        try:
+            if len(body) > MAX_BODY_BYTES:
+                deliveries.labels("invalid").inc()
+                raise HTTPException(413, f"the delivery is larger than {MAX_BODY_BYTES // 2**20} MiB")
+            if secret and not signature_ok(secret, body, request.headers.get("x-hub-signature")):
+                deliveries.labels("unauthorized").inc()
+                raise HTTPException(401, "missing or wrong X-Hub-Signature (sha256=HMAC of the body "
+                                         "with CASEWRIGHT_WEBHOOK_SECRET)")
+            try:
+                status, result = await run_in_threadpool(
+                    handle_delivery, body, request.headers.get("x-atlassian-webhook-identifier"))
+            except HTTPException:
+                deliveries.labels("invalid").inc()
+                raise
+            except CasewrightError as err:
+                deliveries.labels("invalid").inc()
+                raise HTTPException(400, str(err)) from None
+            except Exception as err:  # Redis or the broker is down: answer 503 so that Jira retries
+                deliveries.labels("error").inc()
+                log.error("webhook delivery failed: %s: %s", type(err).__name__, err)
+                raise HTTPException(503, f"could not queue the job ({type(err).__name__}); "
+                                         "check Redis, the delivery will be retried") from None
+            deliveries.labels(result.outcome).inc()
+            response.status_code = status
+            return result
+        finally:
+            latency.observe(time.perf_counter() - started)
+
+    @app.post("/jobs", tags=["jobs"], status_code=202, response_model=JobQueued,
+              dependencies=[Depends(require_api_key)], summary="Queue a generate job for an epic",
+              responses={401: {"model": Problem}, 400: {"model": Problem}, 503: {"model": Problem}})
+    def post_job(req: JobRequest) -> JobQueued:
+        try:
+            queued = enqueue_generate(req.epic_key, settings=s, celery=celery, client=client, trigger="api",
+                                      write_back=req.write_back, dry_run=req.dry_run, formats=req.formats)
+        except CasewrightError as err:
+            raise HTTPException(400, str(err)) from None
+        except redis.RedisError as err:
+            raise HTTPException(503, f"Redis is unreachable ({type(err).__name__})") from None
+        return JobQueued(job_id=queued.job_id, epic_key=queued.epic_key, coalesced=queued.coalesced)
+
+    @app.get("/jobs/{job_id}", tags=["jobs"], response_model=JobState, dependencies=[Depends(require_api_key)],
+             summary="State, progress and result of a job",
+             responses={401: {"model": Problem}, 404: {"model": Problem}, 503: {"model": Problem}})
+    def get_job(job_id: str) -> JobState:
+        try:
+            status = job_status(job_id, settings=s, celery=celery)
+        except redis.RedisError as err:
+            raise HTTPException(503, f"Redis is unreachable ({type(err).__name__})") from None
+        if status is None:
+            raise HTTPException(404, f"no job {job_id}; job records are kept for 7 days")
+        return JobState(**status)
+
+    @app.get("/healthz", tags=["operations"], response_model=Health, summary="Are Redis and the store reachable?",
+             responses={503: {"model": Health, "description": "Something the service needs is down"}})
+    def healthz() -> JSONResponse:
+        checks = {"redis": _check_redis(client), "store": _check_store(s)}
+        ok = all(c.ok for c in checks.values())
+        body = Health(status="ok" if ok else "unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=Response,
+             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _check_redis(client: redis.Redis) -> Check:
+    try:
+        started = time.perf_counter()
+        client.ping()
+        return Check(ok=True, detail=f"PING answered in {1000 * (time.perf_counter() - started):.1f} ms")
+    except redis.RedisError as err:
+        return Check(ok=False, detail=f"Redis unreachable: {err}")
+
+
+def _check_store(s: Settings) -> Check:
+    if s.qdrant_url:
+        headers = {"api-key": s.qdrant_api_key.get_secret_value()} if s.qdrant_api_key else {}
+        try:
+            r = httpx.get(s.qdrant_url.rstrip("/") + "/readyz", headers=headers, timeout=2.0)
+        except httpx.HTTPError as err:
+            return Check(ok=False, detail=f"Qdrant unreachable: {type(err).__name__}")
+        if r.status_code >= 400:
+            return Check(ok=False, detail=f"Qdrant answered {r.status_code} to /readyz")
+        return Check(ok=True, detail="Qdrant server ready")
+    path = s.store_path
+    parent = path if path.exists() else s.data_dir
+    probe = parent if parent.exists() else parent.parent
+    if probe.exists() and os.access(probe, os.W_OK):
+        return Check(ok=True, detail=f"embedded store at {path} (writable)")
+    return Check(ok=False, detail=f"embedded store at {path} is not writable; set CASEWRIGHT_DATA_DIR or QDRANT_URL")
+
+
+def _app_from_env() -> FastAPI:  # uvicorn --factory workers.api:_app_from_env
+    return create_app()

@@ -1,0 +1,237 @@
+"""Jobs: what every trigger (webhook, `casewright enqueue`, `POST /jobs`, the sweep) calls to
+queue a generate job, and what `GET /jobs/{id}` and `casewright status` read back.
+
+`enqueue_generate` applies the one-epic-one-job rule (workers/locks.py) and keeps a small job
+record in Redis (`{prefix}:job:{id}`) next to Celery's own result, so that a status request
+can tell an unknown id from a queued job and say what triggered it. The job itself runs in
+workers/tasks.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import redis
+from celery import Celery
+
+from agent.configuration import check_formats, check_write_back
+from connectors.errors import CasewrightError
+from connectors.settings import Settings, get_settings
+from connectors.workspace import ISSUE_KEY
+from workers.celery_app import TASK_GENERATE, app, make_celery
+from workers.locks import EpicGate
+
+log = logging.getLogger(__name__)
+
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+JOB_RECORD_TTL_S = 7 * 24 * 3600
+
+
+# -- Redis handles -------------------------------------------------------------------------------
+@lru_cache(maxsize=16)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10,
+                                health_check_interval=30)
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    return _client(settings.redis_url)
+
+
+@lru_cache(maxsize=16)
+def _celery(url: str, prefix: str) -> Celery:
+    return make_celery(get_settings().model_copy(update={"redis_url": url, "redis_prefix": prefix}))
+
+
+def celery_for(settings: Settings) -> Celery:
+    """The module's app when the settings are the process's own, else one made for them."""
+    own = get_settings()
+    if settings is own or (settings.redis_url == own.redis_url and settings.redis_prefix == own.redis_prefix):
+        return app
+    return _celery(settings.redis_url, settings.redis_prefix)
+
+
+def epic_gate(settings: Settings, client: redis.Redis | None = None) -> EpicGate:
+    return EpicGate(client or redis_client(settings), settings.redis_prefix,
+                    lock_ttl_s=settings.job_lock_ttl_s,
+                    queued_ttl_s=max(2 * settings.job_time_limit_s, 600))
+
+
+def job_key(settings: Settings, job_id: str) -> str:
+    return f"{settings.redis_prefix}:job:{job_id}"
+
+
+def epic_jobs_key(settings: Settings, epic_key: str) -> str:
+    return f"{settings.redis_prefix}:epic:{epic_key}:jobs"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# -- metrics shared by all processes (the API's /metrics reads them) -----------------------------
+class JobMetrics:
+    """Job counts by state and a duration histogram, kept in one Redis hash."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.key = f"{prefix}:metrics:jobs"
+
+    def count(self, state: str, n: int = 1) -> None:
+        try:
+            self.client.hincrby(self.key, f"state:{state}", n)
+        except redis.RedisError as err:  # metrics never fail a job
+            log.warning("could not record job metric: %s", err)
+
+    def observe(self, seconds: float) -> None:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hincrbyfloat(self.key, "duration:sum", seconds)
+            pipe.hincrby(self.key, "duration:count", 1)
+            for bound in DURATION_BUCKETS:
+                if seconds <= bound:
+                    pipe.hincrby(self.key, f"duration:le:{bound}", 1)
+            pipe.execute()
+        except redis.RedisError as err:
+            log.warning("could not record job duration: %s", err)
+
+    def snapshot(self) -> dict[str, float]:
+        raw = self.client.hgetall(self.key)
+        return {k.decode(): float(v) for k, v in raw.items()}
+
+
+# -- enqueueing ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Enqueued:
+    job_id: str
+    epic_key: str
+    coalesced: bool
+
+
+def _check_options(write_back: str | None, dry_run: bool, formats: list[str] | None) -> None:
+    """The same checks the CLI makes, before anything is queued."""
+    if write_back is not None:
+        check_write_back(write_back, dry_run)
+    if formats is not None:
+        check_formats(formats)
+
+
+# One round trip admits a trigger: join the epic's queued job (counting the trigger), or reserve
+# the queued slot for a new job and write its record, its place in the epic's job list and the
+# "queued" metric. KEYS: queued slot, epic's job list, metrics hash. ARGV: new job id, slot TTL,
+# job-record key prefix, record TTL, then the record's field/value pairs.
+_ADMIT = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  redis.call('HINCRBY', ARGV[3] .. current, 'triggers', 1)
+  return {current, 0}
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+local record = ARGV[3] .. ARGV[1]
+redis.call('HSET', record, unpack(ARGV, 5))
+redis.call('EXPIRE', record, tonumber(ARGV[4]))
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -200, -1)
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
+redis.call('HINCRBY', KEYS[3], 'state:queued', 1)
+return {ARGV[1], 1}
+"""
+
+
+@lru_cache(maxsize=16)
+def _admit_script(client: redis.Redis):  # noqa: ANN202 - redis Script
+    return client.register_script(_ADMIT)
+
+
+def enqueue_generate(epic_key: str, *, settings: Settings | None = None, celery: Celery | None = None,
+                     trigger: str = "cli", source: str = "jira", write_back: str | None = None,
+                     dry_run: bool = False, formats: list[str] | None = None,
+                     detail: str = "", client: redis.Redis | None = None) -> Enqueued:
+    """Queue a generate job for the epic, or join the follow-up already queued for it.
+
+    The epic's queued slot is the one-epic-one-job rule of workers/locks.py (EpicGate); if
+    publishing to the broker fails, the slot and the record are taken back and the error raised,
+    so the trigger can be retried and nothing refers to a job that was never queued."""
+    s = settings or get_settings()
+    epic_key = epic_key.strip().upper()
+    if not epic_key:
+        raise CasewrightError("an epic key is required, e.g. ER-1")
+    if not ISSUE_KEY.match(epic_key):
+        raise CasewrightError(f"{epic_key[:40]!r} is not a Jira issue key such as ER-1")
+    _check_options(write_back, dry_run, formats)
+    client = client or redis_client(s)
+    gate = epic_gate(s, client)
+    new_id = str(uuid.uuid4())
+    mode = write_back or s.write_back
+    record = {
+        "job_id": new_id, "epic_key": epic_key, "trigger": trigger, "detail": detail[:300],
+        "source": source, "write_back": mode, "dry_run": int(dry_run),
+        "formats": ",".join(formats or []), "enqueued_at": _now(), "phase": "queued",
+        "triggers": 1, "executions": 0,
+    }
+    args: list[Any] = [new_id, gate.queued_ttl_s, f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S]
+    for k, v in record.items():
+        args += [k, v]
+    current, created = _admit_script(client)(
+        keys=[gate.queued_key(epic_key), epic_jobs_key(s, epic_key), f"{s.redis_prefix}:metrics:jobs"],
+        args=args)
+    if not created:
+        return Enqueued(current.decode() if isinstance(current, bytes) else str(current), epic_key, coalesced=True)
+    kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
+              "dry_run": dry_run, "formats": formats, "attempt": 0}
+    try:
+        (celery or celery_for(s)).send_task(TASK_GENERATE, kwargs=kwargs, task_id=new_id)
+    except Exception:
+        gate.cancel_reservation(epic_key, new_id)
+        pipe = client.pipeline(transaction=False)
+        pipe.delete(job_key(s, new_id))
+        pipe.lrem(epic_jobs_key(s, epic_key), 0, new_id)
+        pipe.hincrby(f"{s.redis_prefix}:metrics:jobs", "state:queued", -1)
+        pipe.execute()
+        raise
+    return Enqueued(new_id, epic_key, coalesced=False)
+
+
+def job_record(job_id: str, settings: Settings | None = None) -> dict[str, str] | None:
+    s = settings or get_settings()
+    raw = redis_client(s).hgetall(job_key(s, job_id))
+    if not raw:
+        return None
+    return {k.decode(): v.decode() for k, v in raw.items()}
+
+
+def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery | None = None
+               ) -> dict[str, Any] | None:
+    """State, progress and result of a job; None when the id is unknown."""
+    s = settings or get_settings()
+    record = job_record(job_id, s)
+    if record is None:
+        return None
+    res = (celery or celery_for(s)).AsyncResult(job_id)
+    state = res.state
+    info = res.info
+    progress = result = error = None
+    if state == "PROGRESS" and isinstance(info, dict):
+        progress = info
+    elif state == "SUCCESS":
+        result = res.result if isinstance(res.result, dict) else {"value": res.result}
+    elif state in ("FAILURE", "REVOKED"):
+        error = record.get("error") or (str(info) if info else state.lower())
+    elif state == "RETRY":
+        state = "WAITING" if record.get("phase") == "waiting" else "RETRY"
+    if state == "PENDING" and record.get("phase") == "queued":
+        state = "QUEUED"
+    return {
+        "job_id": job_id, "state": state, "epic_key": record.get("epic_key"),
+        "trigger": record.get("trigger"), "phase": record.get("phase"),
+        "enqueued_at": record.get("enqueued_at"), "started_at": record.get("started_at"),
+        "finished_at": record.get("finished_at"), "executions": int(record.get("executions", 0)),
+        "triggers": int(record.get("triggers", 1)), "waiting_for": record.get("waiting_for") or None,
+        "progress": progress, "result": result, "error": error,
+    }
+

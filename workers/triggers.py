@@ -1,0 +1,122 @@
+"""Which Jira webhook deliveries start a job, and for which epic.
+
+A delivery goes through, in order: signature (when `CASEWRIGHT_WEBHOOK_SECRET` is set,
+`X-Hub-Signature: sha256=<HMAC-SHA256 of the raw body>`, compared in constant time) -> shape
+(`validate_payload`: a Jira issue webhook, else 400) -> de-duplication by delivery id
+(workers/dedupe.py) -> filters (`decide`: event, project, issue type, labels, status, which
+fields changed) -> the epic of the issue. workers/api.py runs them in that order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.errors import CasewrightError
+from connectors.settings import Settings
+from connectors.workspace import epic_of_issue
+
+ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated")
+# Fields whose change means the cases may be out of date (besides the AC field and status).
+_CONTENT_FIELDS = {"description", "summary", "parent", "epic link", "issueparentassociation", "epic child"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    accept: bool
+    reason: str = ""
+    epic_key: str | None = None
+    issue_key: str | None = None
+
+
+def _lower(values: list[str]) -> set[str]:
+    return {v.strip().lower() for v in values if v and v.strip()}
+
+
+def validate_payload(payload: Any) -> dict[str, Any]:
+    """A Jira webhook body, or CasewrightError saying what is missing."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("webhookEvent"), str):
+        raise CasewrightError("not a Jira webhook: the JSON body needs a 'webhookEvent' string")
+    if payload["webhookEvent"].startswith("jira:issue_"):
+        issue = payload.get("issue")
+        if not isinstance(issue, dict) or not issue.get("key") or not isinstance(issue.get("fields"), dict):
+            raise CasewrightError("not a Jira issue webhook: 'issue' needs a 'key' and a 'fields' object")
+        changelog = payload.get("changelog")
+        if changelog is not None and not isinstance(changelog, dict):
+            raise CasewrightError("not a Jira issue webhook: 'changelog' must be an object")
+    return payload
+
+
+def epic_of(issue: dict[str, Any], settings: Settings) -> str | None:
+    """The epic an issue belongs to (Data Center sends the Epic Link custom field by id only)."""
+    return epic_of_issue(issue, any_key_field=settings.epic_link_mode != "parent")
+
+
+def decide(payload: dict[str, Any], settings: Settings) -> Decision:
+    """Whether a delivery should start a job, and for which epic."""
+    event = payload.get("webhookEvent", "")
+    if event not in ISSUE_EVENTS:
+        return Decision(False, f"event {event} is not an issue create or update")
+    issue = payload["issue"]
+    key = str(issue["key"])
+    fields = issue["fields"]
+    project = str((fields.get("project") or {}).get("key") or key.rsplit("-", 1)[0])
+    if settings.webhook_projects and project.lower() not in _lower(settings.webhook_projects):
+        return Decision(False, f"project {project} is not in CASEWRIGHT_WEBHOOK_PROJECTS", issue_key=key)
+    itype = str((fields.get("issuetype") or {}).get("name", ""))
+    if settings.webhook_issue_types and itype.lower() not in _lower(settings.webhook_issue_types):
+        return Decision(False, f"issue type {itype or '?'} is not in CASEWRIGHT_WEBHOOK_ISSUE_TYPES", issue_key=key)
+    labels = _lower([str(x) for x in fields.get("labels") or []])
+    if settings.webhook_labels and not labels & _lower(settings.webhook_labels):
+        return Decision(False, "the issue has none of CASEWRIGHT_WEBHOOK_LABELS", issue_key=key)
+    statuses = _lower(settings.webhook_statuses)
+    status = str((fields.get("status") or {}).get("name", ""))
+    if statuses and status.lower() not in statuses:
+        return Decision(False, f"status {status or '?'} is not in CASEWRIGHT_WEBHOOK_STATUSES", issue_key=key)
+    if event == "jira:issue_created" and itype.lower() == "epic":
+        return Decision(False, "a new epic has no stories yet; its stories' webhooks start the job", issue_key=key)
+    if event == "jira:issue_updated":
+        changed = relevant_changes(payload, settings)
+        if not changed:
+            return Decision(False, "no change to the acceptance criteria, description, summary, "
+                                   "parent or a watched status", issue_key=key)
+    epic = epic_of(issue, settings)
+    if not epic:
+        return Decision(False, f"{key} belongs to no epic", issue_key=key)
+    return Decision(True, epic_key=epic, issue_key=key)
+
+
+def relevant_changes(payload: dict[str, Any], settings: Settings) -> list[str]:
+    """Names of the changelog items that can change the cases."""
+    items = ((payload.get("changelog") or {}).get("items")) or []
+    ac = settings.ac_field_name.strip().lower()
+    statuses = _lower(settings.webhook_statuses)
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        name = str(item.get("field", "")).strip().lower()
+        fid = str(item.get("fieldId", "")).strip().lower()
+        if name == ac or name in _CONTENT_FIELDS or fid in _CONTENT_FIELDS:
+            out.append(item.get("field", name))
+        elif name == "status" and statuses and str(item.get("toString", "")).lower() in statuses:
+            out.append("status")
+        elif name == "labels" and settings.webhook_labels:
+            added = _lower(str(item.get("toString") or "").split()) - _lower(str(item.get("fromString") or "").split())
+            if added & _lower(settings.webhook_labels):
+                out.append("labels")
+    return out
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    if not header:
+        return False
+    algo, _, digest = header.strip().partition("=")
+    if algo.lower() != "sha256" or not digest:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, digest.strip().lower())
+
+
