@@ -113,6 +113,10 @@ class Story(_Model):
     linked_pages: list[str] = Field(default_factory=list, description="Confluence page ids the story links to")
     approved_cases: list[UATCase] = Field(default_factory=list, description="The team's approved cases linked to it")
 
+    def source(self) -> "SourceRef":
+        """The story as a source a case cites."""
+        return SourceRef(kind="story", id=self.key, title=self.summary, url=self.url)
+
 
 class Epic(_Model):
     key: str
@@ -183,8 +187,19 @@ class CaseSet(_Model):
     def criteria(self) -> list[AcceptanceCriterion]:
         return [c for s in self.stories for c in s.criteria]
 
+    def coverage_table(self) -> list[CriterionCoverage]:
+        """Coverage per criterion: the review's figures, completed from the cases for any
+        criterion the review did not list."""
+        listed = {c.criterion_id for c in self.coverage}
+        table = list(self.coverage)
+        for criterion in self.criteria:
+            if criterion.id not in listed:
+                table.append(CriterionCoverage(criterion_id=criterion.id, story_key=criterion.story_key,
+                                               case_ids=[c.id for c in self.cases if criterion.id in c.criterion_ids]))
+        return table
+
     @property
     def coverage_ratio(self) -> float:
-        if not self.coverage:
-            return 0.0
-        return sum(1 for c in self.coverage if c.covered) / len(self.coverage)
+        """The share of criteria verified by at least one case (the one coverage figure)."""
+        table = self.coverage_table()
+        return sum(1 for c in table if c.covered) / len(table) if table else 0.0

@@ -167,7 +167,15 @@ def main() -> None:
 
     from agent.evaluation.metrics import load_laj, parse_ids
     from agent.finetune.data import answer_example, export_examples, system_prompt, template_text, user_prompt
-    from agent.finetune.train import TrainConfig, generate, load_base, load_export, pick_device, train_lora, write_model_card
+    from agent.finetune.train import (
+        TrainConfig,
+        generate,
+        load_base,
+        load_export,
+        pick_device,
+        train_lora,
+        write_model_card,
+    )
     from agent.generation.template import load_template
 
     device = pick_device()

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from agent.configuration import Configuration  # noqa: E402
 from agent.generation.rules import generate_for_story  # noqa: E402
+from agent.generation.template import load_template  # noqa: E402
 from agent.intake.epic import load_epic  # noqa: E402
 from agent.runner import generate_epic  # noqa: E402
-from agent.generation.template import load_template  # noqa: E402
 from connectors.workspace import SAMPLE_PATH, parse_workspace  # noqa: E402
 
 LAJ = ROOT.parent / "shared" / "data" / "laj-gherkin-dev" / "tickets.csv"

@@ -10,7 +10,6 @@ The model id a finished job returns goes into CASEWRIGHT_MODEL as `openai:<id>`.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,11 +46,9 @@ def _client(api_key: str | None, base_url: str | None, timeout_s: float, max_ret
         raise HostedFineTuneError(
             "the openai SDK is not installed; run `pip install 'casewright[openai]'`"
         ) from None
-    key = api_key or os.environ.get("OPENAI_API_KEY")
-    if not key:
+    if not api_key:
         raise HostedFineTuneError("OPENAI_API_KEY is not set; export it (or put it in .env) to use hosted fine-tuning")
-    return openai.OpenAI(api_key=key, base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
-                         timeout=timeout_s, max_retries=max_retries)
+    return openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout_s, max_retries=max_retries)
 
 
 def _explain(exc: Exception, doing: str) -> HostedFineTuneError:

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     model_base_url: str | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_BASE_URL"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"),
                                              description="openai: (and openai-compatible: when the server wants a key)")
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"),
+                                        description="OpenAI API address for hosted fine-tuning (a proxy); the public API when unset")
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
     ollama_host: str | None = Field(None, validation_alias=_env("OLLAMA_HOST"),
                                     description="Ollama server when CASEWRIGHT_MODEL_BASE_URL is unset")

@@ -79,7 +79,8 @@ class Dataset:
     all_stories: list[Story] = field(default_factory=list)
 
 
-def case_text(case: UATCase) -> str:
+def scenario_text(case: UATCase) -> str:
+    """A case as a scenario is compared: its title and its steps (what is done, what is seen)."""
     steps = "; ".join(f"{s.action} -> {s.expected}" for s in case.steps)
     return f"{case.title}. {steps}"
 
@@ -234,7 +235,7 @@ def load_workspace_dataset(path: str | Path, story_keys: Sequence[str] | None = 
         if not s.approved_cases or (wanted and s.key not in wanted):
             continue
         items.append(EvalItem(story=s.model_copy(update={"approved_cases": []}),
-                              references=[case_text(c) for c in s.approved_cases],
+                              references=[scenario_text(c) for c in s.approved_cases],
                               reference_cases=list(s.approved_cases)))
     if not items:
         raise EvaluationError(f"no story in {path} has approved cases to compare with; link approved Test issues")
@@ -433,7 +434,7 @@ def score_story(item: EvalItem, cases: Sequence[UATCase], *, template: Any, scor
     blob = cases_blob(cases)
     s.values = len(values)
     s.values_found = sum(1 for v in values if _value_in(v, blob))
-    s.best_similarities = scorer.best(item.references, [case_text(c) for c in cases])
+    s.best_similarities = scorer.best(item.references, [scenario_text(c) for c in cases])
     s.references = len(item.references)
     s.references_matched = sum(1 for x in s.best_similarities if x >= scorer.threshold)
     s.gherkin_valid = gherkin_valid(render_feature(story, cases)) if cases else False
@@ -503,7 +504,8 @@ class Retriever:
     is indexed at all."""
 
     def __init__(self, dataset: Dataset, settings: Any = None, encoder: Any = None) -> None:
-        from agent.knowledge import base, config as store, retrieval
+        from agent.knowledge import base, retrieval
+        from agent.knowledge import config as store
 
         self._tmp = tempfile.TemporaryDirectory(prefix="casewright-eval-kb-")
         cfg = store.StoreConfig(data_dir=self._tmp.name,

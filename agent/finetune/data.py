@@ -514,7 +514,8 @@ def knowledge_context(ws: Any, stories: Sequence[Story], settings: Any = None,
     import tempfile
 
     try:
-        from agent.knowledge import base, config as store, retrieval
+        from agent.knowledge import base, retrieval
+        from agent.knowledge import config as store
     except ImportError:
         return None
     tmp = tempfile.TemporaryDirectory(prefix="casewright-export-kb-")

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-_NUM = r"(?P<cur>[$£€])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?(?P<pct>%)?"
-_UNIT = (r"(?:\s*(?P<unit>business days?|calendar days?|days?|weeks?|months?|years?|hours?|minutes?|"
-         r"seconds?|characters?|digits?|attempts?|times|items?|instalments?|extensions?|requests?|"
-         r"per fortnight|fortnights?|kwh|mb|gb|cents?|dollars?))?")
+from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS
+
+_NUM = r"(?P<cur>[" + CURRENCY_SYMBOLS + r"])?\s?(?P<num>" + NUMBER + r")\s?(?P<pct>%)?"
+_UNIT = r"(?:\s*(?P<unit>" + UNITS + r")\b)?"
 
 # (regex, kind). kind: max = inclusive upper, min = inclusive lower, gt = strictly above,
 # lt = strictly below.

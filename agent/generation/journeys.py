@@ -7,10 +7,6 @@ from agent.generation.template import HouseTemplate
 from agent.models import Flow, SourceRef, Step, Story, UATCase
 
 
-def _story_source(story: Story) -> SourceRef:
-    return SourceRef(kind="story", id=story.key, title=story.summary, url=story.url)
-
-
 def generate_flow_cases(flows: list[Flow], stories: list[Story], cases: list[UATCase],
                         template: HouseTemplate, epic_key: str) -> list[UATCase]:
     """One end-to-end case per flow: each story's first positive case becomes one leg of the journey."""
@@ -30,7 +26,7 @@ def generate_flow_cases(flows: list[Flow], stories: list[Story], cases: list[UAT
             main = next((s for s in leg.steps if s.action not in opening), leg.steps[-1])
             steps.append(Step(action=f"[{key}] {main.action}", data=main.data, expected=leg.steps[-1].expected))
             criterion_ids += leg.criterion_ids[:1]
-            sources.append(_story_source(story))
+            sources.append(story.source())
             personas.append(leg.persona)
         if len(steps) < 2:
             continue

@@ -17,12 +17,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.generation.boundaries import Limit, find_enumeration, find_limits, find_time_limits
-from agent.models import AcceptanceCriterion, Finding, Parameter, SourceRef, Step, Story, UATCase
-from agent.generation.phrasing import (actor_action, behaviour_phrase, imperative, clauses, clean, declarative, is_negative, mask_quotes,
-                            sentence, short, split_behaviour)
+from agent.generation.phrasing import (
+    actor_action,
+    behaviour_phrase,
+    clauses,
+    clean,
+    declarative,
+    imperative,
+    is_negative,
+    mask_quotes,
+    sentence,
+    short,
+    split_behaviour,
+)
 from agent.generation.rule_limits import rule_limits_for
 from agent.generation.style import style_from_similar_cases
 from agent.generation.template import HouseTemplate
+from agent.models import AcceptanceCriterion, Finding, Parameter, SourceRef, Step, Story, UATCase
 
 SUCCESS_SECTIONS = re.compile(r"success|happy|positive", re.I)
 _REQUIRED = re.compile(r"\b(?P<what>(?:[\w'-]+\s+){0,3}[\w'-]+)\s+(?:is|are)\s+(?:required|mandatory)\b|"
@@ -62,10 +73,6 @@ class StoryResult:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-def _story_source(story: Story) -> SourceRef:
-    return SourceRef(kind="story", id=story.key, title=story.summary, url=story.url)
-
 
 def _criterion_source(story: Story, c: AcceptanceCriterion) -> SourceRef:
     return SourceRef(kind="criterion", id=c.id, title=short(c.text, 80), url=story.url)
@@ -218,7 +225,7 @@ class StoryGenerator:
         persona = self.persona_for(c.text)
         kind = _criterion_kind(c)
         ids = merged_ids or [c.id]
-        sources = [_story_source(self.story)] + [SourceRef(kind="criterion", id=i, title="", url=self.story.url)
+        sources = [self.story.source()] + [SourceRef(kind="criterion", id=i, title="", url=self.story.url)
                                                  for i in ids]
         sources[1].title = short(c.text, 80)
         confidence = "low" if c.vague else "high"
@@ -369,7 +376,7 @@ class StoryGenerator:
         else:
             expected = f"The value {value_text} is not accepted because it breaks the rule '{phrase}'; the user is told why."
         label = f"with {value_text} ({where} '{phrase}')"
-        sources = [_story_source(self.story), _criterion_source(self.story, c)] + ([source] if source else [])
+        sources = [self.story.source(), _criterion_source(self.story, c)] + ([source] if source else [])
         if self.api:
             params = [p for p in self.story.parameters if p.required]
             steps = self.api_call(f"{_param_data(params)}; value under test={value}", [expected])
@@ -391,7 +398,7 @@ class StoryGenerator:
         if not values:
             return
         persona = self.persona_for(c.text)
-        sources = [_story_source(self.story), _criterion_source(self.story, c)]
+        sources = [self.story.source(), _criterion_source(self.story, c)]
         m = re.match(r"^(.+?)\s+(?:must|should|shall|can|may|is|are)\s+(?:be\s+)?(?:one of|either|any of)\b", clean(c.text), re.I)
         subject = (m.group(1) if m else "the value").strip()
         subject = subject[0].lower() + subject[1:] if subject[:2] != subject[:2].upper() else subject
@@ -428,7 +435,7 @@ class StoryGenerator:
                             data=f"{what}: (empty)",
                             expected=f"The action is not completed and {what} is flagged as required.")],
                 preconditions=self.base_preconditions(persona), test_data={what: "(empty)"}, persona=persona,
-                confidence="medium", sources=[_story_source(self.story), _criterion_source(self.story, c)]))
+                confidence="medium", sources=[self.story.source(), _criterion_source(self.story, c)]))
 
     def permissions(self, c: AcceptanceCriterion) -> None:
         m = _ONLY_ROLE.search(c.text)
@@ -443,7 +450,7 @@ class StoryGenerator:
             steps=[Step(action=f"As a {other}, attempt: {clean(c.text).rstrip('.')}", data="",
                         expected=f"The action is not available to the {other} profile or is blocked with a message.")],
             preconditions=[f"I am logged in with the {other} profile (not {role})"], persona=other,
-            confidence="medium", sources=[_story_source(self.story), _criterion_source(self.story, c)]))
+            confidence="medium", sources=[self.story.source(), _criterion_source(self.story, c)]))
 
     # -- REST parameters ------------------------------------------------------------------------
     def api_parameters(self) -> None:
@@ -474,7 +481,7 @@ class StoryGenerator:
                                         [ok_expected, f"The response reflects {p.name}={v}"
                                          + (f": {p.description.rstrip('.')}" if p.description else "") + "."]),
                     preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
-                    confidence="medium", sources=[_story_source(story)]))
+                    confidence="medium", sources=[story.source()]))
             if p.enum:
                 data = {**base, p.name: "INVALID_VALUE"}
                 self.add(Draft(
@@ -483,7 +490,7 @@ class StoryGenerator:
                     criterion_ids=bad_ids, steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()),
                                                                [expected_bad]),
                     preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
-                    confidence="high" if error_400 else "medium", sources=[_story_source(story)]))
+                    confidence="high" if error_400 else "medium", sources=[story.source()]))
         optional = [p for p in story.parameters if not p.required and p.location != "body"]
         if len(optional) >= 2:
             data = {**base, **{p.name: _api_value(p) if not p.enum else p.enum[0] for p in optional}}
@@ -494,7 +501,7 @@ class StoryGenerator:
                 kind="positive", criterion_ids=ok_ids,
                 steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()), [ok_expected]),
                 preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
-                confidence="medium", sources=[_story_source(story)]))
+                confidence="medium", sources=[story.source()]))
         error_404 = next((c for c in story.criteria if re.search(r"\b404\b", c.text)), None)
         for p in required:
             if p.location != "path":
@@ -509,7 +516,7 @@ class StoryGenerator:
                     kind="negative", criterion_ids=[error_400.id],
                     steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()), [expected_bad]),
                     preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
-                    confidence="medium", sources=[_story_source(story)]))
+                    confidence="medium", sources=[story.source()]))
             if error_404 and not any("does not exist" in t for t in tried):
                 data = {**base, p.name: str(uuid.uuid5(uuid.NAMESPACE_URL, "casewright/missing/" + p.name)) + " (does not exist)"}
                 self.add(Draft(
@@ -519,7 +526,7 @@ class StoryGenerator:
                     steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()),
                                         [declarative(split_behaviour(error_404.text).outcome, "the API")]),
                     preconditions=self.base_preconditions(persona), test_data=data, persona=persona,
-                    confidence="medium", sources=[_story_source(story)]))
+                    confidence="medium", sources=[story.source()]))
         for check in self.template.standard_checks.get("api", []):
             target = next((p.name for p in story.parameters if p.location in {"query", "path"}), "id")
             fill = {"method": story.method, "endpoint": story.endpoint, "param": target}
@@ -531,7 +538,7 @@ class StoryGenerator:
                 steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()) + f"; {check.data.format(**fill)}",
                                     [check.expected.format(**fill)]),
                 preconditions=self.base_preconditions(persona), test_data={**data, "Variation": check.data.format(**fill)},
-                persona=persona, confidence="medium", sources=[_story_source(story)],
+                persona=persona, confidence="medium", sources=[story.source()],
                 notes="House standard check from the template; not stated in the story's criteria.",
                 standard=True))
         for p in required:
@@ -545,7 +552,7 @@ class StoryGenerator:
                 steps=self.api_call("; ".join(f"{k}={x}" for k, x in data.items()) + f"; {p.name} omitted",
                                     [expected_bad]),
                 preconditions=self.base_preconditions(persona), test_data={**data, p.name: "(omitted)"},
-                persona=persona, confidence="high" if error_400 else "medium", sources=[_story_source(story)]))
+                persona=persona, confidence="high" if error_400 else "medium", sources=[story.source()]))
 
     # -- the whole story --------------------------------------------------------------------------
     def run(self) -> StoryResult:

@@ -13,6 +13,7 @@ from agent.intake.epic import NOT_STORIES, parse_approved_case, parse_page, pars
 from connectors.chunking import Chunk, approved_case_chunk, criterion_chunks, page_chunks, story_chunk
 from connectors.workspace import Workspace, issue_type
 
+
 def _fields(issue: dict[str, Any]) -> dict[str, Any]:
     return issue.get("fields") or {}
 

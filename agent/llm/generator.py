@@ -29,10 +29,18 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.llm import prompts
-from agent.llm.provider import (ModelConfigError, ModelOptions, ModelSpec, ProviderKeys, build_chat_model,
-                                describe_config_failure, parse_model, structured_method)
-from agent.models import Epic, Finding, Flow, SourceRef, Story, UATCase
+from agent.llm.provider import (
+    ModelConfigError,
+    ModelOptions,
+    ModelSpec,
+    ProviderKeys,
+    build_chat_model,
+    describe_config_failure,
+    parse_model,
+    structured_method,
+)
 from agent.llm.usage import add_usage
+from agent.models import Epic, Finding, Flow, SourceRef, Story, UATCase
 from connectors.errors import is_transient
 
 CASES_SCHEMA_NAME = "uat_cases"

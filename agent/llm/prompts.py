@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 from functools import lru_cache
 from importlib import resources
 from string import Template
+from typing import Any
 
 from agent.models import Epic, Finding, SourceRef, Story, UATCase
 

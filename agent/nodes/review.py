@@ -13,7 +13,8 @@ from langgraph.runtime import Runtime
 from agent.context import RunContext
 from agent.models import Finding, Story
 from agent.review.coverage import REVIEW_CODES, review_cases
-from agent.review.groundedness import CODE as UNSUPPORTED, check_grounding
+from agent.review.groundedness import CODE as UNSUPPORTED
+from agent.review.groundedness import check_grounding
 from agent.state import State, node_usage
 
 FIXABLE = {*REVIEW_CODES, UNSUPPORTED}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.models import CaseSet, CriterionCoverage, Story, UATCase
+from agent.models import CaseSet, Story, UATCase
 
 KIND_LABELS = {
     "positive": "Positive",
@@ -35,27 +35,6 @@ def criterion_story_key(criterion_id: str) -> str:
 
 def is_end_to_end(case: UATCase) -> bool:
     return case.kind == "end_to_end"
-
-
-def coverage(case_set: CaseSet) -> list[CriterionCoverage]:
-    """Coverage per criterion: the review's figures, completed from the cases for any criterion it omits."""
-    by_id: dict[str, CriterionCoverage] = {c.criterion_id: c for c in case_set.coverage}
-    result = list(case_set.coverage)
-    for criterion in case_set.criteria:
-        if criterion.id in by_id:
-            continue
-        ids = [c.id for c in case_set.cases if criterion.id in c.criterion_ids]
-        entry = CriterionCoverage(criterion_id=criterion.id, story_key=criterion.story_key, case_ids=ids)
-        by_id[criterion.id] = entry
-        result.append(entry)
-    return result
-
-
-def coverage_ratio(case_set: CaseSet) -> float:
-    entries = coverage(case_set)
-    if not entries:
-        return 0.0
-    return sum(1 for e in entries if e.covered) / len(entries)
 
 
 def cases_verifying(case_set: CaseSet, criterion_id: str) -> list[UATCase]:

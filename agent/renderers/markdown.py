@@ -8,8 +8,6 @@ from agent.models import CaseSet, Story, UATCase
 from agent.renderers.common import (
     SEVERITY_ORDER,
     cases_verifying,
-    coverage,
-    coverage_ratio,
     is_end_to_end,
     kind_label,
     story_index,
@@ -89,7 +87,7 @@ def _case_full(case: UATCase, level: int = 5) -> list[str]:
 def _summary(case_set: CaseSet) -> list[str]:
     severities = Counter(f.severity for f in case_set.findings)
     kinds = Counter(c.kind for c in case_set.cases)
-    entries = coverage(case_set)
+    entries = case_set.coverage_table()
     covered = sum(1 for e in entries if e.covered)
     rows: list[list[object]] = [
         ["Stories", len(case_set.stories)],
@@ -100,7 +98,7 @@ def _summary(case_set: CaseSet) -> list[str]:
     low = sum(1 for c in case_set.cases if c.confidence == "low")
     rows += [
         ["Low-confidence cases", low],
-        ["Coverage", f"{coverage_ratio(case_set) * 100:.0f}% ({covered} of {len(entries)} criteria)"],
+        ["Coverage", f"{case_set.coverage_ratio * 100:.0f}% ({covered} of {len(entries)} criteria)"],
     ]
     rows += [[f"Findings: {s}", severities[s]] for s in SEVERITY_ORDER]
     rows += _model_usage_rows(case_set.stats or {})
@@ -203,7 +201,7 @@ def render_markdown(case_set: CaseSet) -> str:
     out += ["## Coverage", ""]
     out += _table(
         ["Criterion", "Story", "Cases", "Covered"],
-        [[e.criterion_id, e.story_key, ", ".join(e.case_ids) or "—", "✓" if e.covered else "✗"] for e in coverage(case_set)],
+        [[e.criterion_id, e.story_key, ", ".join(e.case_ids) or "—", "✓" if e.covered else "✗"] for e in case_set.coverage_table()],
     )
     out.append("")
 

@@ -4,8 +4,8 @@ there no duplicates? Returns findings and the coverage table; it never edits cas
 from __future__ import annotations
 
 from agent.generation.rules import fingerprint_steps
-from agent.models import CriterionCoverage, Finding, Story, UATCase
 from agent.generation.template import HouseTemplate
+from agent.models import CriterionCoverage, Finding, Story, UATCase
 
 REVIEW_CODES = ("uncovered-criterion", "malformed-case", "duplicate-case", "untraceable-case", "duplicate-id")
 """The codes of the findings review_cases gives (each review replaces the previous review's)."""

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from agent.models import Finding, Story, UATCase
+from agent.review.values import CURRENCY_CODES, NUMBER, UNITS
+from connectors.chunking import case_text
 
 CODE = "unsupported-value"
 
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_UNITS = (r"business days?|calendar days?|working days?|days?|weeks?|fortnights?|months?|years?|hours?|"
-          r"hrs?|minutes?|mins?|seconds?|secs?|attempts?|tries|times|characters?|chars?|digits?|"
-          r"kwh|mwh|kw|mb|gb|kb|instal(?:l)?ments?|payments?|cents?|dollars?|aud|usd|eur|gbp|nzd|percent")
+_NUM = NUMBER
+_UNITS = UNITS + "|" + "|".join(code.lower() for code in CURRENCY_CODES)
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("amount", re.compile(r"(?:[$£€]|\b(?:AUD|USD|EUR|GBP|NZD)\s?)\s?(" + _NUM + r")", re.I)),
+    ("amount", re.compile(r"(?:[$£€]|\b(?:" + "|".join(CURRENCY_CODES) + r")\s?)\s?(" + _NUM + r")", re.I)),
     ("percentage", re.compile(r"(?<![\w.])(" + _NUM + r")\s?%")),
     ("quantity", re.compile(r"(?<![\w.$£€])(" + _NUM + r")[\s-]?(?:" + _UNITS + r")\b", re.I)),
     ("status code", re.compile(r"\b(?:HTTP(?:\s+status)?|status(?:\s+code)?|response(?:\s+code)?|returns?)\s*:?\s*([1-5]\d\d)\b", re.I)),
@@ -101,16 +101,8 @@ def story_texts(story: Story) -> list[str]:
     for p in story.parameters:
         texts += [p.name, p.description, p.default or "", p.format or "", p.pattern or "", " ".join(p.enum)]
     for case in story.approved_cases:
-        texts.append(case_text(case))
+        texts.append(case_text(case.model_dump()))
     return texts
-
-
-def case_text(case: UATCase) -> str:
-    parts = [case.title, case.objective, case.persona, *case.preconditions, case.notes]
-    parts += [f"{k}: {v}" for k, v in case.test_data.items()]
-    for step in case.steps:
-        parts += [step.action, step.data, step.expected]
-    return "\n".join(p for p in parts if p)
 
 
 def _case_claims(case: UATCase) -> str:

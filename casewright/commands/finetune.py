@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.settings import get_settings
 from connectors.errors import CasewrightError
+from connectors.settings import get_settings
 
 console = Console()
 finetune_app = typer.Typer(help="Fine-tune a model on the team's approved cases.", no_args_is_help=True)
@@ -61,8 +61,15 @@ def export(
                                             help="Local tokenizer (model folder or .gguf) for exact token counts"),
 ) -> None:
     """Export chat JSONL (OpenAI fine-tuning format) from stories with approved cases."""
-    from agent.finetune.data import (TARGETS, build_examples, export_examples, knowledge_context,
-                                     linked_pages_context, stories_from_workspace, template_text)
+    from agent.finetune.data import (
+        TARGETS,
+        build_examples,
+        export_examples,
+        knowledge_context,
+        linked_pages_context,
+        stories_from_workspace,
+        template_text,
+    )
     from agent.generation.template import load_template
 
     if target not in TARGETS:
@@ -145,10 +152,12 @@ def openai_job(
     from agent.finetune.data import TRAIN_FILE, VALIDATION_FILE
     from connectors.openai_finetune import run_hosted_finetune
 
+    settings = get_settings()
     n_epochs: int | str = int(epochs) if epochs.isdigit() else epochs
     val = data / VALIDATION_FILE
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     result = run_hosted_finetune(data / TRAIN_FILE, val if val.exists() and val.stat().st_size else None,
-                                 base_model=model, suffix=suffix, n_epochs=n_epochs, poll_interval_s=poll,
+                                 api_key=key, base_url=settings.openai_base_url, base_model=model, suffix=suffix, n_epochs=n_epochs, poll_interval_s=poll,
                                  timeout_s=timeout, on_event=lambda m: console.print(f"  {m}", highlight=False))
     if result.status != "succeeded" or not result.model_id:
         raise CasewrightError(f"fine-tuning job {result.job_id} ended {result.status}"
@@ -172,7 +181,16 @@ def eval_command(
     card: Optional[Path] = typer.Option(None, "--card", help="A `finetune train` output folder: add the table to its model card"),
 ) -> None:
     """Measure configurations side by side on held-out stories: a Markdown table and a PNG chart."""
-    from agent.evaluation.metrics import EvalOptions, evaluate, holdout_stories, load_dataset, markdown_table, parse_configs, parse_ids, write_report
+    from agent.evaluation.metrics import (
+        EvalOptions,
+        evaluate,
+        holdout_stories,
+        load_dataset,
+        markdown_table,
+        parse_configs,
+        parse_ids,
+        write_report,
+    )
 
     names = parse_configs(configs)
     keys = [s.strip() for s in stories.split(",") if s.strip()] if stories else None

@@ -13,8 +13,8 @@ from rich.table import Table
 from agent.configuration import FORMATS, WRITE_BACK_MODES, Configuration, check_formats
 from agent.context import Services
 from agent.runner import RunResult
-from connectors.settings import get_settings
 from connectors.errors import CasewrightError
+from connectors.settings import get_settings
 
 console = Console()
 

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from agent.configuration import Configuration
 from agent.runs import list_runs, load_run
-from connectors.settings import get_settings
 from connectors.errors import CasewrightError
+from connectors.settings import get_settings
 
 console = Console()
 

@@ -8,16 +8,25 @@ import json
 import uuid
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from agent.configuration import Configuration
-from agent.intake.epic import load_epic
 from agent.context import RunContext, Services
-from agent.runs import load_run
-from agent.runner import generate_epic
+from agent.intake.epic import load_epic
 from agent.intake.sources import open_workspace
-from support.llm_fakes import (ScriptedChatModel, ToolCallingChatModel, cases_json, criteria, first_prompt, is_plan,
-                       is_revise, plan_json, story_key)
-from langchain_core.messages import AIMessage
+from agent.runner import generate_epic
+from agent.runs import load_run
+from support.llm_fakes import (
+    ScriptedChatModel,
+    ToolCallingChatModel,
+    cases_json,
+    criteria,
+    first_prompt,
+    is_plan,
+    is_revise,
+    plan_json,
+    story_key,
+)
 
 pytestmark = pytest.mark.xdist_group("llm_graph")
 

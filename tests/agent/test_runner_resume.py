@@ -2,8 +2,7 @@
 
 import pytest
 
-from agent.configuration import Configuration
-from agent.configuration import InjectedFailure
+from agent.configuration import Configuration, InjectedFailure
 from agent.runner import generate_epic
 
 

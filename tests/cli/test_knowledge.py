@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from agent.configuration import Configuration
 from agent.runner import generate_epic
 from connectors.workspace import SAMPLE_PATH

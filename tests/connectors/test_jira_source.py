@@ -16,7 +16,6 @@ from connectors.workspace import SAMPLE_PATH, load_workspace
 from support.sandbox import FAST_RETRY, sample_doc, source_for, start_sandbox
 
 
-
 def _comparable(bundle):
     stories = [s.model_dump(exclude={"url"}) for s in bundle.stories]
     for s in stories:

@@ -11,11 +11,10 @@ import pytest
 
 from agent.finetune.data import build_examples, export_examples, stories_from_workspace, template_text
 from agent.generation.template import load_template
+from connectors.emulators.openai_finetune import OpenAIFineTuneStub
 from connectors.openai_finetune import HostedFineTuneError, run_hosted_finetune
 from connectors.workspace import SAMPLE_PATH, load_workspace
-from connectors.emulators.openai_finetune import OpenAIFineTuneStub
 from support import ROOT
-
 
 
 @pytest.fixture(scope="module")

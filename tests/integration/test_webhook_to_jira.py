@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from support.service import WorkerProcess, cleanup, encode, issue_event, make_settings, sign, unique_prefix
 
 from connectors.emulators.atlassian.server import SandboxServer
 from connectors.workspace import SAMPLE_PATH
 from support import ROOT
+from support.service import WorkerProcess, cleanup, encode, issue_event, make_settings, sign, unique_prefix
 
 pytestmark = pytest.mark.xdist_group("workers-e2e")
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import redis
 
-from support import ROOT
 from connectors.settings import Settings
+from support import ROOT
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from support.service import cleanup, encode, free_port, issue_event, make_settings, sign, unique_prefix
 
+from support.service import cleanup, encode, free_port, issue_event, make_settings, sign, unique_prefix
 from workers.celery_app import queue_name
 
 DB = 5

@@ -8,11 +8,11 @@ import time
 
 import pytest
 import redis
-from support.service import cleanup, unique_prefix
 
+from connectors.errors import is_transient
+from support.service import cleanup, unique_prefix
 from workers.dedupe import DeliveryDedupe, delivery_id_for
 from workers.locks import EpicGate, LockHeartbeat
-from connectors.errors import is_transient
 from workers.tasks import backoff_s
 
 DB = 7

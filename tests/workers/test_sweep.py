@@ -9,13 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
-from pydantic import SecretStr
 from jira import JIRA
-from support.service import cleanup, make_settings, unique_prefix
+from pydantic import SecretStr
 
-from connectors.errors import CasewrightError
 from connectors.emulators.atlassian.server import SandboxServer
+from connectors.errors import CasewrightError
 from connectors.workspace import SAMPLE_PATH
+from support.service import cleanup, make_settings, unique_prefix
 from workers.celery_app import TASK_SWEEP, make_celery, queue_name
 from workers.schedule import next_runs, nightly_crontab
 from workers.sweep import epic_keys_of, jql_time, read_watermark, run_sweep, sweep_jql, write_watermark

@@ -6,15 +6,26 @@ import json
 
 import pytest
 
-from agent.evaluation.metrics import (EvalItem, EvalOptions, SimilarityScorer, criteria_values, evaluate, gherkin_valid,
-                              load_dataset, markdown_table, parse_configs, parse_ids, score_story, status_codes,
-                              write_report)
-from agent.models import AcceptanceCriterion, Step, Story, UATCase
+from agent.evaluation.metrics import (
+    EvalItem,
+    EvalOptions,
+    SimilarityScorer,
+    criteria_values,
+    evaluate,
+    gherkin_valid,
+    load_dataset,
+    markdown_table,
+    parse_configs,
+    parse_ids,
+    score_story,
+    status_codes,
+    write_report,
+)
 from agent.generation.template import load_template
-from connectors.settings import Settings
+from agent.models import AcceptanceCriterion, Step, Story, UATCase
 from connectors.errors import CasewrightError
+from connectors.settings import Settings
 from support import LAJ
-
 
 
 @pytest.fixture(scope="module")

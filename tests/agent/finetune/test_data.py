@@ -13,12 +13,22 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from agent.finetune.data import (GeneratedCases, build_example, build_examples, dedupe, export_examples,
-                                 linked_pages_context, redact, split_by_story, stories_from_workspace, template_text,
-                                 without_own_cases)
 from agent.evaluation.metrics import gherkin_valid
-from agent.models import UATCase
+from agent.finetune.data import (
+    GeneratedCases,
+    build_example,
+    build_examples,
+    dedupe,
+    export_examples,
+    linked_pages_context,
+    redact,
+    split_by_story,
+    stories_from_workspace,
+    template_text,
+    without_own_cases,
+)
 from agent.generation.template import load_template
+from agent.models import UATCase
 from connectors.workspace import SAMPLE_PATH, load_workspace
 from support import ROOT
 
@@ -195,11 +205,11 @@ def test_retrieved_context_never_holds_the_answer():
 
 def test_export_from_live_jira_by_jql(tmp_path):
     """--jira --jql through the real jira client against the project's Jira/Confluence emulator."""
-    from support.sandbox import API_TOKEN, EMAIL, start_sandbox
     from typer.testing import CliRunner
 
     from casewright.cli import app
     from connectors.settings import get_settings
+    from support.sandbox import API_TOKEN, EMAIL, start_sandbox
 
     server, _ = start_sandbox("cloud")
     env = {"COLUMNS": "200", "JIRA_URL": server.url, "JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": API_TOKEN,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from agent.generation.rules import generate_for_story
 from agent.generation.rule_limits import rule_limits_for, rule_sentences
+from agent.generation.rules import generate_for_story
 from agent.generation.style import style_from_similar_cases
+from agent.generation.template import load_template
 from agent.intake.epic import parse_page, parse_story
 from agent.models import AcceptanceCriterion
-from agent.generation.template import load_template
 from connectors.chunking import page_chunks
 from connectors.workspace import SAMPLE_PATH, load_workspace
 

@@ -4,13 +4,13 @@ import csv
 
 import pytest
 
-from agent.intake.criteria import extract
 from agent.generation.rules import fingerprint_steps, generate_for_story
+from agent.generation.template import load_template
+from agent.intake.criteria import extract
 from agent.intake.epic import load_epic
+from agent.intake.sources import open_workspace
 from agent.models import Story
 from agent.review.coverage import review_cases
-from agent.intake.sources import open_workspace
-from agent.generation.template import load_template
 from support import LAJ as LAJ_DIR
 
 TICKETS = LAJ_DIR / "tickets.csv"
@@ -162,9 +162,9 @@ def test_boolean_and_combined_optional_parameters(template):
 
 def test_a_linked_test_outside_the_house_format_is_reported_not_used():
     import copy
+    import json
 
     from connectors.workspace import SAMPLE_PATH, parse_workspace
-    import json
 
     doc = json.loads(SAMPLE_PATH.read_text())
     test = next(i for i in doc["issues"] if i["fields"]["issuetype"]["name"] == "Test")

@@ -3,9 +3,9 @@
 import pytest
 
 from agent.generation.rules import generate_for_story
+from agent.generation.template import BUNDLED_TEMPLATE, TemplateError, load_template
 from agent.intake.epic import load_epic
 from agent.intake.sources import open_workspace
-from agent.generation.template import BUNDLED_TEMPLATE, TemplateError, load_template
 
 
 @pytest.fixture(scope="module")

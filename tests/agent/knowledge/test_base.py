@@ -15,10 +15,10 @@ from agent.knowledge.base import KnowledgeBase, ingest_workspace, open_knowledge
 from agent.knowledge.config import StoreConfig
 from agent.knowledge.retrieval import retrieve_for_story, story_query
 from connectors.chunking import Chunk
-from support.knowledge import shared_encoder
 from connectors.knowledge_store import Filters
 from connectors.workspace import SAMPLE_PATH, load_workspace, parse_workspace
 from support import DATA
+from support.knowledge import shared_encoder
 
 EXPECTED = {k: v for k, v in json.loads((DATA / "expected_rule_pages.json")
                                         .read_text()).items() if not k.startswith("_")}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from agent.knowledge.sources import workspace_chunks
-from connectors.chunking import (Chunk, approved_case_chunk, criterion_chunks, page_chunks, split_sections,
-                                 story_chunk)
+from connectors.chunking import Chunk, approved_case_chunk, criterion_chunks, page_chunks, split_sections, story_chunk
 from connectors.workspace import SAMPLE_PATH, load_workspace
 
 PAGE_TEXT = """Intro paragraph about extensions.

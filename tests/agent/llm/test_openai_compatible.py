@@ -10,8 +10,8 @@ import time
 import pytest
 from langchain_openai import ChatOpenAI
 
-from agent.llm.provider import ModelConfigError, ModelSpec
 from agent.llm.generator import LLMGenerator
+from agent.llm.provider import ModelConfigError, ModelSpec
 from agent.models import AcceptanceCriterion, Epic, Story
 from connectors.emulators.openai_chat import OpenAIStub, cases_answer, count_tokens, user_text
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agent.review.groundedness import check_grounding, extract_values
-from agent.models import AcceptanceCriterion, Finding, SourceRef, Step, Story, UATCase
-from agent.llm.prompts import data, render_generate, render_plan, render_revise, system_prompt, template_text
 from agent.generation.template import load_template
+from agent.llm.prompts import data, render_generate, render_plan, render_revise, system_prompt, template_text
+from agent.models import AcceptanceCriterion, Finding, SourceRef, Step, Story, UATCase
+from agent.review.groundedness import check_grounding, extract_values
 
 STORY = Story(
     key="ER-3", summary="Set up a payment plan", epic_key="ER-1",

@@ -7,8 +7,14 @@ import sys
 import pytest
 
 from agent.configuration import Configuration
-from agent.llm.provider import (ModelConfigError, ModelOptions, ProviderKeys, build_chat_model, parse_model,
-                                structured_method)
+from agent.llm.provider import (
+    ModelConfigError,
+    ModelOptions,
+    ProviderKeys,
+    build_chat_model,
+    parse_model,
+    structured_method,
+)
 from connectors.errors import CasewrightError
 from connectors.settings import Settings, load_settings
 

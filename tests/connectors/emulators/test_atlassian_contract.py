@@ -14,8 +14,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from support.sandbox import start_sandbox
 from support import SHARED
+from support.sandbox import start_sandbox
 
 SPEC = SHARED / "specs" / "jira-cloud-platform-v3.openapi.json"  # ../shared beside the project
 URN = "urn:jira-cloud-platform-v3"
