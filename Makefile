@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_EPIC ?= ER-1
 
-.PHONY: demo test install clean
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: demo test install clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +26,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/casewright demo --epic $(DEMO_EPIC) --out out/
 
-test: $(STAMP)
+# The suite starts its own throwaway redis-server (never the one on 6379); install Debian's
+# redis-server package when the binary is missing.
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  echo "redis-server not found: installing Debian's redis-server package with apt-get"; \
+	  $(SUDO) apt-get install -y -q redis-server >/dev/null || $(SUDO) sh -c 'apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null'; \
+	  command -v redis-server >/dev/null || { echo "could not install redis-server; install it (apt-get install redis-server, brew install redis) and rerun" >&2; exit 1; }; }
+
+test: $(STAMP) redis-server
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 clean:

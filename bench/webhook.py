@@ -1,10 +1,11 @@
 """Webhook receiver benchmark: signed Jira deliveries at a sustained rate against `casewright serve`.
 
-    .venv/bin/python bench/webhook.py                      # 500/s for 20 s, Redis DB 9
+    .venv/bin/python bench/webhook.py                      # 500/s for 20 s, the Redis at REDIS_URL
     .venv/bin/python bench/webhook.py --rate 800 --duration 10 --epics 500 --dup-ratio 0.1
 
-It starts `casewright serve` on a free loopback port against the real Redis (a private key prefix
-in the given DB, removed afterwards; no worker runs, so every queued job stays countable), sends
+It starts `casewright serve` on a free loopback port against the Redis that REDIS_URL names (the
+product's default, redis://127.0.0.1:6379/0, when unset: point it at a throwaway server if that
+one is shared), under a private key prefix removed afterwards; no worker runs, so every queued job stays countable), sends
 `rate x duration` signed `jira:issue_updated` deliveries on an open-loop schedule (each request
 leaves at its planned time whether or not earlier ones were answered), re-sends a share of them
 with the same `X-Atlassian-Webhook-Identifier` (Jira's retries), and prints:
@@ -42,6 +43,10 @@ import redis
 import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from connectors.settings import get_settings  # noqa: E402
+
 SECRET = "bench-webhook-secret"
 
 
@@ -145,9 +150,9 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of sending (default 20)")
     ap.add_argument("--epics", type=int, default=1000, help="distinct epics the stories belong to")
     ap.add_argument("--dup-ratio", type=float, default=0.05, help="share of deliveries re-sent (Jira retries)")
-    ap.add_argument("--db", type=int, default=9, help="Redis DB (default 9)")
-    ap.add_argument("--redis-host", default="127.0.0.1")
-    ap.add_argument("--redis-port", type=int, default=6379)
+    ap.add_argument("--redis-url", default=None,
+                    help="Redis for the service under test (default: REDIS_URL, as the product reads it); "
+                         "its keys carry a fresh cwbench-* prefix and are deleted afterwards")
     ap.add_argument("--server-workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--connections", type=int, default=32, help="client keep-alive connections")
     args = ap.parse_args()
@@ -156,7 +161,8 @@ def main() -> int:
 
     prefix = f"cwbench-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "REDIS_URL": f"redis://{args.redis_host}:{args.redis_port}/{args.db}",
+    redis_url = args.redis_url or get_settings().redis_url
+    env = {**os.environ, "REDIS_URL": redis_url,
            "CASEWRIGHT_REDIS_PREFIX": prefix, "CASEWRIGHT_WEBHOOK_SECRET": SECRET,
            "CASEWRIGHT_API_KEY": "bench", "CASEWRIGHT_DATA_DIR": f"/tmp/{prefix}"}
     server = subprocess.Popen([sys.executable, "-c", "from casewright.cli import main; main()",
@@ -164,7 +170,7 @@ def main() -> int:
                                "--port", str(port), "--workers", str(args.server_workers),
                                "--log-level", "warning"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    r = redis.Redis(host=args.redis_host, port=args.redis_port, db=args.db)
+    r = redis.Redis.from_url(redis_url)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -194,7 +200,7 @@ def main() -> int:
 
         print(f"sending {total} signed deliveries at {args.rate:.0f}/s for {args.duration:.0f}s to {url} "
               f"({len(originals)} distinct, {total - len(originals)} re-sent; {args.epics} epics; "
-              f"server workers: {args.server_workers}; Redis DB {args.db}, prefix {prefix})")
+              f"server workers: {args.server_workers}; Redis {redis_url}, prefix {prefix})")
         results = uvloop.run(send_all("127.0.0.1", port, plan, args.connections))
         elapsed = results.pop()["elapsed"]
 

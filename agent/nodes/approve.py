@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.context import RunContext
-from agent.renderers import write_outputs
+from agent.renderers.outputs import write_outputs
 from agent.state import State, case_set
 from connectors.errors import CasewrightError
 

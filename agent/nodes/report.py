@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import RunContext
-from agent.renderers import write_outputs
+from agent.renderers.outputs import write_outputs
 from agent.state import State, case_set
 
 

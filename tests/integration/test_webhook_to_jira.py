@@ -15,13 +15,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from connectors.emulators.atlassian.server import SandboxServer
 from connectors.workspace import SAMPLE_PATH
 from support import ROOT
-from support.service import WorkerProcess, cleanup, encode, issue_event, make_settings, sign, unique_prefix
+from support.service import (
+    WorkerProcess,
+    cleanup,
+    encode,
+    issue_event,
+    make_settings,
+    redis_client,
+    sign,
+    unique_prefix,
+)
 
 pytestmark = pytest.mark.xdist_group("workers-e2e")
 
@@ -90,7 +98,7 @@ def service(tmp_path_factory):
 
 
 def epic_jobs(settings, epic: str) -> list[str]:
-    r = redis.Redis(host="127.0.0.1", port=6379, db=DB)
+    r = redis_client(DB)
     return [j.decode() for j in r.lrange(f"{settings.redis_prefix}:epic:{epic}:jobs", 0, -1)]
 
 

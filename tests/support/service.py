@@ -1,5 +1,6 @@
-"""Helpers for the service tests (webhook API, workers, schedule): settings on a private Redis
-DB and key prefix, signed Jira deliveries, and real Celery worker subprocesses."""
+"""Helpers for the service tests (webhook API, workers, schedule): settings on a database and
+key prefix of the suite's own Redis (tests/support/redis_server.py), signed Jira deliveries, and
+real Celery worker subprocesses."""
 
 from __future__ import annotations
 
@@ -20,18 +21,27 @@ import redis
 
 from connectors.settings import Settings
 from support import ROOT
+from support.redis_server import RedisServer
 
-REDIS_HOST = "127.0.0.1"
-REDIS_PORT = 6379
+REDIS: RedisServer | None = None
+"""The suite's own Redis, set by the session fixture in tests/conftest.py."""
 
 
 def unique_prefix(tag: str) -> str:
     return f"cwtest-{tag}-{uuid.uuid4().hex[:10]}"
 
 
+def redis_server() -> RedisServer:
+    assert REDIS is not None, "the session fixture starts the suite's Redis (tests/conftest.py)"
+    return REDIS
+
+
 def redis_url(db: int) -> str:
-    assert 5 <= db <= 9, "service tests use Redis DBs 5 to 9 only"
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
+    return redis_server().url(db)
+
+
+def redis_client(db: int) -> redis.Redis:
+    return redis_server().client(db)
 
 
 def make_settings(db: int, prefix: str, **overrides: Any) -> Settings:
@@ -65,7 +75,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def cleanup(db: int, prefix: str) -> None:
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+    client = redis_client(db)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for i in range(0, len(keys), 500):
         client.delete(*keys[i:i + 500])
@@ -119,21 +129,23 @@ class WorkerProcess:
     """A real `celery worker` subprocess for the given settings (solo pool, one job at a time)."""
 
     def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None,
-                 pool: str = "solo") -> None:
+                 pool: str = "solo", cwd: Path | None = None, base_env: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.cwd = cwd or ROOT
+        self.base_env = dict(os.environ) if base_env is None else base_env
         self.log_path = log_path
         self.extra_env = extra_env or {}
         self.pool = pool
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
-        env = {**os.environ, **settings_env(self.settings), **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        env = {**self.base_env, **settings_env(self.settings), **self.extra_env, "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", f"--pool={self.pool}",
              "-c", "1", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-n", f"w-{uuid.uuid4().hex[:6]}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.wait_ready()
         return self

@@ -13,7 +13,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from support.service import cleanup, encode, free_port, issue_event, make_settings, sign, unique_prefix
+from support.service import cleanup, encode, free_port, issue_event, make_settings, redis_client, sign, unique_prefix
 from workers.celery_app import queue_name
 
 DB = 5
@@ -33,7 +33,7 @@ def env(tmp_path):
 
 
 def _r() -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=6379, db=DB)
+    return redis_client(DB)
 
 
 def queued_messages(settings) -> list[dict]:

@@ -7,10 +7,9 @@ import threading
 import time
 
 import pytest
-import redis
 
 from connectors.errors import is_transient
-from support.service import cleanup, unique_prefix
+from support.service import cleanup, redis_client, unique_prefix
 from workers.dedupe import DeliveryDedupe, delivery_id_for
 from workers.locks import EpicGate, LockHeartbeat
 from workers.tasks import backoff_s
@@ -21,7 +20,7 @@ DB = 7
 @pytest.fixture
 def client():
     prefix = unique_prefix("locks")
-    c = redis.Redis(host="127.0.0.1", port=6379, db=DB)
+    c = redis_client(DB)
     c.prefix = prefix  # type: ignore[attr-defined]
     yield c
     cleanup(DB, prefix)

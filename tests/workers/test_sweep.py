@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from connectors.emulators.atlassian.server import SandboxServer
 from connectors.errors import CasewrightError
 from connectors.workspace import SAMPLE_PATH
-from support.service import cleanup, make_settings, unique_prefix
+from support.service import cleanup, make_settings, redis_client, unique_prefix
 from workers.celery_app import TASK_SWEEP, make_celery, queue_name
 from workers.schedule import next_runs, nightly_crontab
 from workers.sweep import epic_keys_of, jql_time, read_watermark, run_sweep, sweep_jql, write_watermark
@@ -84,13 +84,13 @@ def sweep_env(sandbox, tmp_path):
 
 
 def _queued(settings) -> list[str]:
-    r = redis.Redis(host="127.0.0.1", port=6379, db=DB)
+    r = redis_client(DB)
     return [json.loads(m)["headers"]["id"] for m in r.lrange(f"{settings.redis_prefix}:{queue_name(settings)}", 0, -1)]
 
 
 def test_the_sweep_picks_up_only_epics_updated_since_its_watermark(sweep_env, sandbox):
     settings, jira = sweep_env
-    client = redis.Redis(host="127.0.0.1", port=6379, db=DB)
+    client = redis_client(DB)
     now = datetime.now(timezone.utc)
     # the first sweep (no watermark) looks back a day: the sample's epics are older than that
     first = run_sweep(settings, client=client, now=now)
@@ -123,7 +123,7 @@ def test_the_sweep_picks_up_only_epics_updated_since_its_watermark(sweep_env, sa
 
 def test_a_failed_sweep_does_not_advance_the_watermark(sweep_env, sandbox):
     settings, jira = sweep_env
-    client = redis.Redis(host="127.0.0.1", port=6379, db=DB)
+    client = redis_client(DB)
     start = datetime.now(timezone.utc) - timedelta(minutes=5)
     write_watermark(client, settings, start)
     jira.issue("ER-1").update(summary="Move-in and move-out (revised)")
@@ -153,7 +153,7 @@ def test_a_failed_sweep_does_not_advance_the_watermark(sweep_env, sandbox):
 def test_the_sweep_task_without_jira_settings_says_what_is_missing(tmp_path):
     s = make_settings(DB, unique_prefix("nojira"), jira_url=None, data_dir=tmp_path)
     with pytest.raises(CasewrightError, match="JIRA_URL"):
-        run_sweep(s, client=redis.Redis(host="127.0.0.1", port=6379, db=DB))
+        run_sweep(s, client=redis_client(DB))
 
 
 @pytest.mark.slow

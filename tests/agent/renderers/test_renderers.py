@@ -12,6 +12,7 @@ import pytest
 from gherkin.parser import Parser
 from gherkin.token_scanner import TokenScanner
 
+from agent.configuration import FORMATS
 from agent.models import (
     AcceptanceCriterion,
     CaseSet,
@@ -24,11 +25,11 @@ from agent.models import (
     Story,
     UATCase,
 )
-from agent.renderers import FORMATS, render, render_files, write_outputs
 from agent.renderers.csv_export import CSV_COLUMNS, case_rows
 from agent.renderers.gherkin import criterion_tag, render_features
 from agent.renderers.jira_wiki import case_to_wiki, comment_for_story, wiki_to_case
 from agent.renderers.json_export import load_json
+from agent.renderers.outputs import render, render_files, write_outputs
 from agent.renderers.xray import xray_tests
 from connectors.errors import CasewrightError
 from connectors.workspace import SAMPLE_PATH
