@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import RunContext
-from agent.intake.criteria import assess_story
+from agent.intake.quality import assess_story
 from agent.models import Finding
 from agent.state import State, node_usage
 

@@ -1,15 +1,11 @@
-"""agent.intake.criteria: finding acceptance criteria in every style Jira stories are written in, and judging them."""
+"""agent.intake: finding acceptance criteria in every style Jira stories are written in (criteria, sections, items),
+reading the request they specify (api_spec), and judging them (quality)."""
 
 from __future__ import annotations
 
-from agent.intake.criteria import (
-    assess_criterion,
-    assess_story,
-    extract,
-    parse_criteria,
-    parse_endpoint,
-    parse_parameters,
-)
+from agent.intake.api_spec import parse_endpoint, parse_parameters
+from agent.intake.criteria import extract, parse_criteria
+from agent.intake.quality import assess_criterion, assess_story
 from agent.models import AcceptanceCriterion
 
 WIKI_DESCRIPTION = """h2. Move-out request

@@ -14,7 +14,8 @@ import re
 
 import pytest
 
-from agent.intake.criteria import assess_story, extract
+from agent.intake.criteria import extract
+from agent.intake.quality import assess_story
 from support import LAJ
 
 DATA = LAJ
