@@ -2,7 +2,8 @@
 real `jira` and `atlassian-python-api` clients call, with auth, fault injection and a request log.
 """
 
+from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
 from connectors.emulators.atlassian.server import SandboxServer
-from connectors.emulators.atlassian.state import Credentials, Faults, RecordedRequest, SandboxState
+from connectors.emulators.atlassian.state import SandboxState
 
 __all__ = ["SandboxServer", "SandboxState", "Faults", "Credentials", "RecordedRequest"]

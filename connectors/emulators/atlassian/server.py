@@ -8,7 +8,8 @@ from typing import Any
 import uvicorn
 
 from connectors.emulators.atlassian.app import create_app
-from connectors.emulators.atlassian.state import Credentials, Faults, RecordedRequest, SandboxState
+from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
+from connectors.emulators.atlassian.state import SandboxState
 from connectors.emulators.server import ThreadedServer
 from connectors.workspace import Workspace, load_workspace, parse_workspace
 

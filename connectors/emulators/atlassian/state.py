@@ -1,7 +1,9 @@
 """The emulator's data: issues, comments, properties, links and pages, seeded from a workspace.
 
-Everything is held in memory behind one lock; the HTTP layer (app.py) turns requests into
-calls on SandboxState and its results into Jira/Confluence response shapes.
+Everything is held in memory behind one lock; the HTTP layer (app.py, jira_routes.py,
+confluence_routes.py) turns requests into calls on SandboxState and its results into
+Jira/Confluence response shapes. The credentials, faults and request log a test controls
+are in controls.py.
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
 from connectors.workspace import Workspace
 
 DEFAULT_LINK_TYPES = [
@@ -55,49 +57,6 @@ class BadRequest(ValueError):
         super().__init__("; ".join((messages or []) + [f"{k}: {v}" for k, v in (errors or {}).items()]))
         self.messages = messages or []
         self.errors = errors or {}
-
-
-@dataclass
-class Faults:
-    """Per-test fault injection. Counters count down as faults fire; `clear()` resets everything."""
-
-    latency_s: float = 0.0
-    throttle_next: int = 0          # the next N requests get 429 with Retry-After
-    retry_after: int = 1
-    unavailable_next: int = 0       # the next N requests get 503
-    fail_write_at: int | None = None  # the Nth write (POST/PUT/DELETE, not searches) from now fails
-    fail_writes_after: bool = False   # ...and so does every write after it (a Jira that went away)
-    apply_then_fail: bool = False     # the failing write is applied, then answered 500 (response lost)
-    fail_status: int = 500
-    only_path: str | None = None      # throttle/unavailable only requests whose path contains this
-    writes_seen: int = 0
-
-    def clear(self) -> None:
-        fresh = Faults()
-        for name in fresh.__dataclass_fields__:
-            setattr(self, name, getattr(fresh, name))
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, Any]
-    status: int
-    body: Any = None
-    auth: str = "none"  # basic | bearer | none
-    is_write: bool = False
-
-
-@dataclass
-class Credentials:
-    email: str | None = None
-    api_token: str | None = None
-    pat: str | None = None
-
-    @property
-    def enforced(self) -> bool:
-        return bool((self.email and self.api_token) or self.pat)
 
 
 class SandboxState:
