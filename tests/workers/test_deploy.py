@@ -80,7 +80,7 @@ def test_dockerfile_installs_the_cpu_torch_first():
 
 
 def test_compose_qdrant_understands_parametrised_rrf():
-    """connectors/knowledge_store.py sends `{"rrf": {"k": ...}}` (Qdrant 1.16+); qdrant-client 1.20
+    """connectors/knowledge_store/ sends `{"rrf": {"k": ...}}` (Qdrant 1.16+); qdrant-client 1.20
     supports servers one minor version apart, so the pinned server is 1.19 or newer."""
     image = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["qdrant"]["image"]
     m = re.fullmatch(r"qdrant/qdrant:v(\d+)\.(\d+)\.(\d+)", image)
