@@ -118,7 +118,8 @@ def ticket_prompt(story) -> str:  # noqa: ANN001
 
 
 def score(items, outputs):  # noqa: ANN001, ANN201
-    from agent.evaluation.metrics import gherkin_valid, status_codes
+    from agent.evaluation.gherkin import gherkin_valid
+    from agent.evaluation.metrics import status_codes
 
     valid = fenced_valid = 0
     codes = found = 0
@@ -165,8 +166,9 @@ def main() -> None:
 
     import torch
 
-    from agent.evaluation.metrics import load_laj, parse_ids
-    from agent.finetune.data import answer_example, export_examples, system_prompt, template_text, user_prompt
+    from agent.evaluation.datasets import load_laj, parse_ids
+    from agent.finetune.examples import answer_example, system_prompt, template_text, user_prompt
+    from agent.finetune.export import export_examples
     from agent.finetune.train import (
         TrainConfig,
         generate,

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.finetune.data import MANIFEST_FILE, TRAIN_FILE, VALIDATION_FILE, data_hash
+from agent.finetune.export import MANIFEST_FILE, TRAIN_FILE, VALIDATION_FILE, data_hash
 from connectors.errors import CasewrightError
 
 

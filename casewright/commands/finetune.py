@@ -27,7 +27,7 @@ def _workspace(source: Optional[Path], jira: bool, jql: Optional[str]):
         return load_workspace(source)
     if not jql:
         raise CasewrightError("--jira needs --jql \"...\" naming the stories (and their linked tests) to export")
-    from agent.finetune.data import workspace_for_jql
+    from agent.finetune.workspace import workspace_for_jql
     from connectors.jira_access import JiraAccess
 
     return workspace_for_jql(JiraAccess.from_settings(get_settings()).source(), jql)
@@ -61,15 +61,10 @@ def export(
                                             help="Local tokenizer (model folder or .gguf) for exact token counts"),
 ) -> None:
     """Export chat JSONL (OpenAI fine-tuning format) from stories with approved cases."""
-    from agent.finetune.data import (
-        TARGETS,
-        build_examples,
-        export_examples,
-        knowledge_context,
-        linked_pages_context,
-        stories_from_workspace,
-        template_text,
-    )
+    from agent.finetune.context import knowledge_context, linked_pages_context
+    from agent.finetune.examples import TARGETS, build_examples, template_text
+    from agent.finetune.export import export_examples
+    from agent.finetune.workspace import stories_from_workspace
     from agent.generation.template import load_template
 
     if target not in TARGETS:
@@ -149,7 +144,7 @@ def openai_job(
     timeout: float = typer.Option(6 * 3600.0, "--timeout", help="Give up waiting after this many seconds"),
 ) -> None:
     """Upload the export, create a hosted fine-tuning job, follow it and print the model id."""
-    from agent.finetune.data import TRAIN_FILE, VALIDATION_FILE
+    from agent.finetune.export import TRAIN_FILE, VALIDATION_FILE
     from connectors.openai_finetune import run_hosted_finetune
 
     settings = get_settings()
@@ -181,16 +176,9 @@ def eval_command(
     card: Optional[Path] = typer.Option(None, "--card", help="A `finetune train` output folder: add the table to its model card"),
 ) -> None:
     """Measure configurations side by side on held-out stories: a Markdown table and a PNG chart."""
-    from agent.evaluation.metrics import (
-        EvalOptions,
-        evaluate,
-        holdout_stories,
-        load_dataset,
-        markdown_table,
-        parse_configs,
-        parse_ids,
-        write_report,
-    )
+    from agent.evaluation.datasets import holdout_stories, load_dataset, parse_ids
+    from agent.evaluation.evaluate import EvalOptions, evaluate, parse_configs
+    from agent.evaluation.report import markdown_table, write_report
 
     names = parse_configs(configs)
     keys = [s.strip() for s in stories.split(",") if s.strip()] if stories else None

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from agent.finetune.data import build_examples, export_examples, stories_from_workspace, template_text
+from agent.finetune.examples import build_examples, template_text
+from agent.finetune.export import export_examples
+from agent.finetune.workspace import stories_from_workspace
 from agent.generation.template import load_template
 from connectors.emulators.openai_finetune import OpenAIFineTuneStub
 from connectors.openai_finetune import HostedFineTuneError, run_hosted_finetune

@@ -11,8 +11,10 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from typer.testing import CliRunner
 
-from agent.finetune.data import build_examples, export_examples, stories_from_workspace, template_text
+from agent.finetune.examples import build_examples, template_text
+from agent.finetune.export import export_examples
 from agent.finetune.train import generate, load_adapter, load_export
+from agent.finetune.workspace import stories_from_workspace
 from agent.generation.template import load_template
 from casewright.cli import app
 from connectors.errors import CasewrightError

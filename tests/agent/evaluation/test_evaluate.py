@@ -6,71 +6,12 @@ import json
 
 import pytest
 
-from agent.evaluation.metrics import (
-    EvalItem,
-    EvalOptions,
-    SimilarityScorer,
-    criteria_values,
-    evaluate,
-    gherkin_valid,
-    load_dataset,
-    markdown_table,
-    parse_configs,
-    parse_ids,
-    score_story,
-    status_codes,
-    write_report,
-)
+from agent.evaluation.datasets import load_dataset, parse_ids
+from agent.evaluation.evaluate import EvalOptions, evaluate, parse_configs
+from agent.evaluation.report import markdown_table, write_report
 from agent.generation.template import load_template
-from agent.models import AcceptanceCriterion, Step, Story, UATCase
-from connectors.errors import CasewrightError
 from connectors.settings import Settings
 from support import LAJ
-
-
-@pytest.fixture(scope="module")
-def scorer():
-    return SimilarityScorer()
-
-
-def test_status_codes_and_criteria_values():
-    assert status_codes("If successful, returns a status code of 200 (successful operation).") == {"200"}
-    assert status_codes("Respond with HTTP status code 404 if the account is not found.") == {"404"}
-    assert status_codes("The account has 200 invoices.") == set()
-    story = Story(key="X-1", summary="s", criteria=[
-        AcceptanceCriterion(id="X-1/AC-1", story_key="X-1", text="Respond with HTTP status code 400 if invalid."),
-        AcceptanceCriterion(id="X-1/AC-2", story_key="X-1", text="Extensions longer than 21 days are refused."),
-        AcceptanceCriterion(id="X-1/AC-3", story_key="X-1", text="Balances over $1,500.00 need approval."),
-    ])
-    assert criteria_values(story) >= {"400", "21", "1500"}
-
-
-def test_gherkin_validity():
-    assert gherkin_valid("Feature: f\n  Scenario: s\n    Given a\n    Then b\n")
-    assert not gherkin_valid("Feature: f\n  Scenario: s\n    Given a\n  not a step\n")
-    assert not gherkin_valid("Feature: f\n")
-
-
-def test_score_story_measures_what_it_says(scorer):
-    story = Story(key="X-2", summary="Refund", criteria=[
-        AcceptanceCriterion(id="X-2/AC-1", story_key="X-2", text="Returns HTTP status code 201 when the refund is created."),
-        AcceptanceCriterion(id="X-2/AC-2", story_key="X-2", text="Respond with HTTP status code 404 if the payment is not found."),
-    ])
-    good = UATCase(id="C1", title="Verify that a refund is created", objective="o", persona="API consumer",
-                   preconditions=["p"], story_key="X-2", criterion_ids=["X-2/AC-1"], priority="High",
-                   labels=["uat"], steps=[Step(action="POST a refund for the payment", expected="Status 201 is returned")])
-    same = good.model_copy(update={"id": "C2"})
-    invented = good.model_copy(update={"id": "C3", "steps": [Step(action="POST it again", expected="Status 409 is returned")]})
-    item = EvalItem(story=story, references=["Verify that a refund is created. POST a refund -> 201",
-                                             "Refund for an unknown payment returns 404"])
-    s = score_story(item, [good, same, invented], template=load_template(), scorer=scorer)
-    assert (s.criteria, s.criteria_covered) == (2, 1)
-    assert (s.values, s.values_found) == (2, 1)            # 201 named, 404 missing
-    assert s.duplicates == 1                               # C2 repeats C1
-    assert s.unsupported >= 1                              # 409 is in neither the story nor a source
-    assert s.gherkin_valid
-    assert s.references == 2 and s.references_matched == 1
-    assert s.best_similarities[0] > 0.9 > s.best_similarities[1]
 
 
 @pytest.mark.xdist_group("eval_laj")
@@ -105,17 +46,6 @@ def test_eval_harness_on_the_laj_slice(tmp_path, scorer, monkeypatch):
     assert "| rules |" in markdown_table(results)
 
 
-def test_bad_eval_input_is_a_clear_error(tmp_path):
-    with pytest.raises(CasewrightError, match="unknown configuration"):
-        parse_configs("rules,magic")
-    with pytest.raises(CasewrightError, match="not found"):
-        load_dataset(tmp_path / "nope")
-    with pytest.raises(CasewrightError, match="tickets.csv"):
-        load_dataset(tmp_path)
-    with pytest.raises(CasewrightError, match="not in"):
-        load_dataset(LAJ, ids=[999])
-
-
 @pytest.mark.xdist_group("eval_laj")
 def test_served_model_configuration_over_http(scorer, monkeypatch):
     """The ft/llm path (provider factory, prompts, structured output) against the project's local
@@ -148,7 +78,9 @@ def test_served_model_configuration_over_http(scorer, monkeypatch):
 def test_cli_eval_on_the_held_out_stories_of_an_export(tmp_path, scorer, monkeypatch):
     from typer.testing import CliRunner
 
-    from agent.finetune.data import build_examples, export_examples, stories_from_workspace, template_text
+    from agent.finetune.examples import build_examples, template_text
+    from agent.finetune.export import export_examples
+    from agent.finetune.workspace import stories_from_workspace
     from casewright.cli import app
     from connectors.settings import get_settings
     from connectors.workspace import SAMPLE_PATH, load_workspace
@@ -177,36 +109,3 @@ def test_cli_eval_on_the_held_out_stories_of_an_export(tmp_path, scorer, monkeyp
     assert "| rules |" in res.output
     text = (card / "README.md").read_text()
     assert text.startswith("# adapter") and "## casewright eval" in text and "| rules |" in text
-
-
-@pytest.mark.xdist_group("eval_laj")
-def test_rag_index_holds_no_evaluated_answers(scorer):
-    """The +rag knowledge base indexes rules, stories and the training side's approved cases, never
-    an evaluated story's approved cases (nor, for LAJ, any reference scenario)."""
-    from agent.evaluation.metrics import Retriever, load_workspace_dataset
-    from connectors.knowledge_store import Filters
-    from connectors.workspace import SAMPLE_PATH
-
-    full = load_workspace_dataset(SAMPLE_PATH)
-    held = full.items[0]
-    ds = load_workspace_dataset(SAMPLE_PATH, story_keys=[held.story.key])
-    r = Retriever(ds, Settings(), encoder=scorer.encoder)
-    try:
-        indexed = {s.source_id for s in r.kb.store.manifest(Filters(kinds=["test_case"])).values()}
-        train = {c.id for item in full.items[1:] for c in item.reference_cases}
-        assert indexed
-        assert not indexed & {c.id for c in held.reference_cases}
-        assert indexed & train
-        assert not [c for c in r.for_story(held.story) if c["kind"] == "test_case"
-                    and c["extra"].get("story_key") == held.story.key]
-    finally:
-        r.close()
-
-    laj = load_dataset(LAJ, ids=parse_ids("26-28"))
-    r = Retriever(laj, Settings(), encoder=scorer.encoder)
-    try:
-        assert r.kb.store.count(Filters(kinds=["test_case"])) == 0
-        assert r.kb.store.count(Filters(kinds=["story"])) == 3
-        assert not [c for item in laj.items for c in r.for_story(item.story) if c["kind"] == "test_case"]
-    finally:
-        r.close()
