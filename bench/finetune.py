@@ -7,7 +7,7 @@ The model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI packa
     python bench/finetune.py                       # CPU defaults: compact prompts, few steps
     python bench/finetune.py --steps 100 --prompt full --eval-tokens 512    # on a GPU
 
-LoRA SFT (agent/finetune_train.py) on the LAJ development tickets 1-25, each ticket -> its
+LoRA SFT (agent/finetune/train.py) on the LAJ development tickets 1-25, each ticket -> its
 reference feature file (cut to its first --scenarios scenarios on CPU), then the untuned and the
 tuned model each write a feature for tickets 26-30. Printed and written to OUT/bench.json:
 Gherkin validity (official parser, at least one scenario; also after stripping Markdown

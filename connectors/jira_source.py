@@ -1,7 +1,7 @@
 """Reading an epic from live Jira (Cloud or Data Center) with the `jira` client.
 
 `JiraSource.workspace_for_epic(KEY)` returns a connectors.workspace.Workspace holding exactly the
-raw REST v2 shapes a workspace file holds, so agent/intake.py parses a live epic, an exported
+raw REST v2 shapes a workspace file holds, so agent/intake/ parses a live epic, an exported
 file and the emulator the same way:
 
 - the epic and its stories (`parent = KEY` on Cloud, `"Epic Link" = KEY` on Data Center, or as

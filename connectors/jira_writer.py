@@ -1,7 +1,7 @@
 """Low-level writes to Jira with the `jira` client, each with bounded retries (see atlassian_http):
 create and update issues, issue properties, labels, issue links (type resolved from
 /issueLinkType), comments. The planning (what to write, idempotency, conflicts) lives in
-agent/writeback.py; this module only performs single operations and reports failures clearly.
+agent/writeback/; this module only performs single operations and reports failures clearly.
 
 Creating is not idempotent on the wire: when a create (issue or comment) fails in a way that may
 have been applied (5xx, a dropped connection), the caller can pass `find_existing`, which is

@@ -1,4 +1,4 @@
-"""LoRA supervised fine-tuning on an export (agent/finetune_data.py) with transformers + peft + trl.
+"""LoRA supervised fine-tuning on an export (agent/finetune/export.py) with transformers + peft + trl.
 
     casewright finetune train --base MODEL_DIR_OR_NAME --data DIR --out DIR [--merge] [--steps N]
 

@@ -106,7 +106,7 @@ def _summary(case_set: CaseSet) -> list[str]:
 
 
 def _model_usage_rows(stats: dict) -> list[list[object]]:
-    """Language-model calls and tokens per node, revise rounds and the cost estimate (agent/usage.py)."""
+    """Language-model calls and tokens per node, revise rounds and the cost estimate (agent/llm/usage.py)."""
     if not stats.get("llm_calls"):
         return []
     rows: list[list[object]] = [
