@@ -346,7 +346,7 @@ def template_conformance(story: Story, cases: Sequence[UATCase], template: Any) 
 
 
 def duplicate_count(cases: Sequence[UATCase]) -> int:
-    from agent.generation.rules import fingerprint_steps
+    from agent.generation.drafts import fingerprint_steps
 
     seen: set[str] = set()
     dupes = 0
