@@ -33,7 +33,7 @@ import numpy as np
 from agent.evaluation.datasets import EvalItem, scenario_text
 from agent.evaluation.gherkin import gherkin_valid
 from agent.finetune.examples import gherkin_target
-from agent.generation.rules import fingerprint_steps
+from agent.generation.drafts import fingerprint_steps
 from agent.models import Story, UATCase
 from agent.review.coverage import review_cases
 from agent.review.groundedness import check_grounding, extract_values

@@ -4,7 +4,7 @@ Criteria often say "within the allowed range" or "the maximum extension" and lea
 to a Confluence rule page. This module finds, in the rule sections retrieved for a story, the
 sentences that state a threshold, limit or eligibility value and bear on a given criterion
 ("The overdue or due balance must be at least $50.00 and no more than $5,000.00."), and hands
-them to the generator (agent/generation/rules.py). The generator turns each limit into
+them to the generator (agent/generation/derived.py), which turns each limit into
 boundary cases (just inside, just outside) with the value as test data and the rule in the
 expected result, and cites the chunk (`SourceRef(kind="page_section", id=<chunk id>, title=...)`).
 

@@ -1,14 +1,32 @@
-"""House style from similar cases: for a story with no approved cases of its own, the persona and
-the shared preconditions of the team's most similar approved cases (retrieved) carry over, and
-those cases are cited."""
+"""House style for a story's cases: the persona and the shared preconditions of the story's own
+approved cases carry over; for a story with none of its own, those of the team's most similar
+approved cases (retrieved), and those cases are cited."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from agent.generation.template import HouseTemplate
 from agent.models import SourceRef, Story
 
 SIMILAR_CASES = 3
+
+
+def style_from_approved_cases(story: Story, template: HouseTemplate) -> tuple[str | None, list[str]]:
+    """Persona and shared preconditions carried over from the team's approved cases for the story."""
+    cases = story.approved_cases
+    if not cases:
+        return None, []
+    personas = [c.persona for c in cases if c.persona]
+    persona = max(set(personas), key=personas.count) if personas else None
+    counts: dict[str, int] = {}
+    for c in cases:
+        for p in c.preconditions:
+            counts[p] = counts.get(p, 0) + 1
+    # only generic set-up carries over; anything with figures is another case's test data
+    shared = [p for p, n in counts.items() if n * 2 >= len(cases) and not re.search(r"\d", p)]
+    return persona, shared[:3]
 
 
 def style_from_similar_cases(story: Story, retrieved: list[dict[str, Any]]

@@ -1,219 +1,37 @@
 """Generation, revision and planning with a language model, in casewright's own schema.
 
 The model answers in JSON that must validate against the UATCase schema (`{"cases": [UATCase]}`)
-or the plan schema, asked for in the provider's structured-output mode (`json_schema`), its
-tool-calling mode (`function_calling`), JSON mode, or, for a model with none of these, with the
-schema in the prompt (`prompt`). Whatever comes back is checked twice:
+or the plan schema (agent/llm/schemas.py), asked for and repaired once by agent/llm/structured.py.
+Whatever comes back is checked twice:
 
 1. against the schema (pydantic), and
 2. against the story: every case must name the story being written and only criterion ids that
    story has. The model never decides where casewright writes: case ids, story keys and the
    Jira target come from casewright, not from the answer.
 
-An answer that fails either check is repaired once, by sending the error back with the answer.
-A story whose answer is still invalid (or whose calls keep failing with rate limits or server
-errors after the client's retries) is written by the deterministic generator instead, and a
-Finding says so. Every call's tokens are counted per graph node.
+A story whose answer is still invalid after the repair (or whose calls keep failing with rate
+limits or server errors after the client's retries) is written by the deterministic generator
+instead, and a Finding says so. Every call's tokens are counted per graph node.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field, ValidationError
-
 from agent.llm import prompts
-from agent.llm.provider import (
-    ModelConfigError,
-    ModelOptions,
-    ModelSpec,
-    ProviderKeys,
-    build_chat_model,
-    describe_config_failure,
-    parse_model,
-    structured_method,
-)
-from agent.llm.usage import add_usage
+from agent.llm.provider import ModelOptions, ModelSpec, ProviderKeys, build_chat_model, parse_model, structured_method
+from agent.llm.schemas import CASES_SCHEMA, PLAN_SCHEMA, CaseBatch, PlanOutput
+from agent.llm.structured import AnswerInvalid, LLMUnavailable, StructuredCaller, ask
+from agent.llm.usage import Ledger
 from agent.models import Epic, Finding, Flow, SourceRef, Story, UATCase
-from connectors.errors import is_transient
-
-CASES_SCHEMA_NAME = "uat_cases"
-PLAN_SCHEMA_NAME = "uat_plan"
-
-
-class CaseBatch(BaseModel):
-    """What the model returns for one story: its UAT cases."""
-
-    cases: list[UATCase] = Field(description="The UAT cases for the story, each in the UATCase schema")
-
-
-class PlanOutput(BaseModel):
-    """What the model returns for an epic: the stories in scope and the end-to-end flows."""
-
-    story_keys: list[str] = Field(description="Keys of the stories to write cases for")
-    flows: list[Flow] = Field(default_factory=list, description="End-to-end flows across stories, in order")
-    notes: str = ""
-
-
-def _schema(model: type[BaseModel], name: str, description: str) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema["title"] = name
-    schema["description"] = description
-    return schema
-
-
-CASES_SCHEMA = _schema(CaseBatch, CASES_SCHEMA_NAME, "UAT test cases for one user story")
-PLAN_SCHEMA = _schema(PlanOutput, PLAN_SCHEMA_NAME, "The stories in scope and the end-to-end flows of an epic")
-
-
-class AnswerInvalid(ValueError):
-    """The model's answer does not fit the schema or the story; the message goes back to the model."""
-
-
-class LLMUnavailable(RuntimeError):
-    """Calls keep failing (rate limit, server error, timeout) after the client's retries."""
-
-    transient = True  # worth retrying later: a background job does (workers/tasks.py)
-
 
 # Finding codes of a story whose cases the deterministic generator wrote instead of the model.
 FALLBACK_UNAVAILABLE = "llm-unavailable"          # the API kept failing (429, 5xx, timeouts)
 FALLBACK_INVALID_OUTPUT = "llm-invalid-output"    # the answer stayed invalid after one repair
 ON_UNAVAILABLE = ("fallback", "raise")
-
-
-# -- usage accounting -------------------------------------------------------------------------
-
-def _tokens(message: Any) -> tuple[int, int]:
-    meta = getattr(message, "usage_metadata", None) or {}
-    if meta:
-        return int(meta.get("input_tokens", 0) or 0), int(meta.get("output_tokens", 0) or 0)
-    usage = (getattr(message, "response_metadata", None) or {}).get("token_usage") or {}
-    return int(usage.get("prompt_tokens", 0) or 0), int(usage.get("completion_tokens", 0) or 0)
-
-
-@dataclass
-class Ledger:
-    """Usage of one unit of work (a story, a plan), keyed by node."""
-
-    usage: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def count(self, node: str, **amounts: int) -> None:
-        self.usage = add_usage(self.usage, {node: amounts})
-
-
-# -- talking to the model ----------------------------------------------------------------------
-
-@dataclass
-class Reply:
-    parsed: Any
-    text: str          # the raw answer (content or tool-call arguments), for the repair message
-    error: str | None  # why it could not be parsed, if it could not
-
-
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
-
-
-def _parse_json_text(text: str) -> Any:
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1)
-    if not body.startswith("{"):
-        start = body.find("{")
-        end = body.rfind("}")
-        if start >= 0 and end > start:
-            body = body[start:end + 1]
-    return json.loads(body)
-
-
-def _message_text(message: Any) -> str:
-    content = getattr(message, "content", "")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    return str(content)
-
-
-def _raw_answer_text(message: Any) -> str:
-    calls = getattr(message, "tool_calls", None) or []
-    if calls:
-        return json.dumps(calls[0].get("args", {}))
-    bad = getattr(message, "invalid_tool_calls", None) or []
-    if bad:
-        return str(bad[0].get("args") or "")
-    return _message_text(message)
-
-
-class StructuredCaller:
-    """One schema, one model, one way of asking for structure."""
-
-    def __init__(self, model: Any, schema: dict[str, Any], method: str):
-        self.model = model
-        self.schema = schema
-        self.method = method
-        self.runnable = None
-        if method != "prompt":
-            try:
-                kwargs: dict[str, Any] = {"include_raw": True}
-                if method != "auto":
-                    kwargs["method"] = method
-                self.runnable = model.with_structured_output(schema, **kwargs)
-            except NotImplementedError:
-                self.method = "prompt"  # the model has no structured mode: the schema goes in the prompt
-            except TypeError:
-                self.runnable = model.with_structured_output(schema, include_raw=True)
-
-    @property
-    def schema_in_prompt(self) -> dict[str, Any] | None:
-        return self.schema if self.method in ("prompt", "json_mode") else None
-
-    def __call__(self, messages: list[BaseMessage]) -> tuple[Reply, tuple[int, int]]:
-        if self.runnable is None:
-            message = self.model.invoke(messages)
-            text = _message_text(message)
-            try:
-                return Reply(_parse_json_text(text), text, None), _tokens(message)
-            except ValueError as exc:
-                return Reply(None, text, f"the answer is not valid JSON ({exc})"), _tokens(message)
-        out = self.runnable.invoke(messages)
-        raw = out.get("raw")
-        text = _raw_answer_text(raw)
-        error = out.get("parsing_error")
-        parsed = out.get("parsed")
-        finish = (getattr(raw, "response_metadata", None) or {}).get("finish_reason")
-        if finish == "length":
-            return Reply(None, text, "the answer was cut off at the token limit; answer more briefly"), _tokens(raw)
-        if not getattr(raw, "tool_calls", None):
-            # content answers are parsed strictly: langchain's JSON parser accepts a truncated
-            # document as a partial object, which could pass validation with cases missing
-            parsed, error = None, None
-        if parsed is None and error is None:
-            try:  # e.g. tool-calling mode where the model answered in plain content
-                parsed = _parse_json_text(text)
-            except ValueError as exc:
-                error = f"the answer is not valid JSON ({exc})"
-        return Reply(parsed, text, str(error) if error else None), _tokens(raw)
-
-
-def _validation_message(exc: ValidationError | AnswerInvalid, limit: int = 12) -> str:
-    if isinstance(exc, ValidationError):
-        lines = []
-        for err in exc.errors()[:limit]:
-            where = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-            lines.append(f"- {where}: {err.get('msg')}")
-        more = len(exc.errors()) - limit
-        if more > 0:
-            lines.append(f"- ... and {more} more")
-        return "It does not match the schema:\n" + "\n".join(lines)
-    return str(exc)
 
 
 # -- the generator -------------------------------------------------------------------------------
@@ -262,43 +80,6 @@ class LLMGenerator:
     @property
     def method(self) -> str:
         return self.cases_caller.method
-
-    # one question, one repair ---------------------------------------------------------------
-    def _ask(self, caller: StructuredCaller, user: str, validate: Callable[[Any], Any], node: str,
-             ledger: Ledger) -> tuple[Any, str | None, bool]:
-        """(validated result or None, last error, repaired?)."""
-        messages: list[BaseMessage] = [SystemMessage(prompts.system_prompt()), HumanMessage(user)]
-        error: str | None = None
-        for attempt in range(2):
-            try:
-                reply, (tin, tout) = caller(messages)
-            except ModelConfigError:
-                raise
-            except json.JSONDecodeError as exc:
-                # the HTTP body itself was broken (not the model's JSON): ask the same question again
-                ledger.count(node, failures=1)
-                error = f"the provider's response was not valid JSON ({exc})"
-                continue
-            except Exception as exc:  # noqa: BLE001 - provider SDKs raise many types
-                line = describe_config_failure(exc, self.spec)
-                if line:
-                    raise ModelConfigError(line) from None
-                ledger.count(node, failures=1)
-                if is_transient(exc):
-                    raise LLMUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
-                raise
-            ledger.count(node, calls=1, input_tokens=tin, output_tokens=tout, repairs=attempt)
-            if reply.error is None:
-                try:
-                    return validate(reply.parsed), None, attempt > 0
-                except ValidationError as exc:
-                    error = _validation_message(exc)
-                except AnswerInvalid as exc:
-                    error = str(exc)
-            else:
-                error = reply.error
-            messages = [*messages[:2], HumanMessage(prompts.repair_prompt(error, reply.text))]
-        return None, error, True
 
     # validation against the story ------------------------------------------------------------
     def _validate_cases(self, story: Story) -> Callable[[Any], list[UATCase]]:
@@ -365,7 +146,7 @@ class LLMGenerator:
                                          examples=[*story.approved_cases, *examples], flows=flows,
                                          schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = self._ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger)
+            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec)
         except LLMUnavailable as exc:
             if on_unavailable == "raise":
                 raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
@@ -387,7 +168,7 @@ class LLMGenerator:
         prompt = prompts.render_revise(story, template=self.template_text, previous=previous, findings=findings,
                                        rules=rules, reviewer=reviewer, schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = self._ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger)
+            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec)
         except LLMUnavailable as exc:
             cases, error, repaired = None, f"the model API kept failing: {exc}", False
         if cases is None:
@@ -418,7 +199,7 @@ class LLMGenerator:
 
         prompt = prompts.render_plan(epic, stories, schema=self.plan_caller.schema_in_prompt)
         try:
-            plan, error, _ = self._ask(self.plan_caller, prompt, validate, node, ledger)
+            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec)
         except LLMUnavailable:
             plan, error = None, "the model API kept failing"
         if plan is None:

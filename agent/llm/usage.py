@@ -8,6 +8,7 @@ Parallel graph branches add theirs together through the `add_usage` reducer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 COUNTERS = ("calls", "input_tokens", "output_tokens", "repairs", "fallbacks", "failures")
@@ -57,3 +58,13 @@ def usage_stats(usage: dict[str, dict[str, int]] | None, price_in: float | None 
     if cost is not None:
         stats["cost_usd"] = cost
     return stats
+
+
+@dataclass
+class Ledger:
+    """Usage of one unit of work (a story, a plan), keyed by node."""
+
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, node: str, **amounts: int) -> None:
+        self.usage = add_usage(self.usage, {node: amounts})

@@ -3,7 +3,7 @@ there no duplicates? Returns findings and the coverage table; it never edits cas
 
 from __future__ import annotations
 
-from agent.generation.rules import fingerprint_steps
+from agent.generation.drafts import fingerprint_steps
 from agent.generation.template import HouseTemplate
 from agent.models import CriterionCoverage, Finding, Story, UATCase
 

@@ -277,7 +277,7 @@ def test_api_outage_is_an_llm_unavailable_finding_or_a_transient_error(tmp_path,
     """CLI behaviour: the rules write the story, with an `llm-unavailable` finding. With
     llm_unavailable="raise" (a background job with retries left) the run stops with a transient
     error instead, and a later resume with "fallback" finishes from the checkpoint."""
-    from agent.llm.generator import LLMUnavailable
+    from agent.llm.structured import LLMUnavailable
     from connectors.errors import is_transient
 
     def script(messages):

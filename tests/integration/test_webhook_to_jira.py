@@ -54,7 +54,7 @@ def jira_test_issues(sandbox: SandboxServer) -> Counter:
 
 def case_labels_of(result: dict) -> set[str]:
     """The case labels a job's JSON output says it generated."""
-    from agent.writeback.jira import case_label
+    from agent.writeback.identity import case_label
 
     path = next(p for p in result["report_paths"] if p.endswith(".json"))
     return {case_label(c["id"]) for c in json.loads(Path(path).read_text())["cases"]}

@@ -4,7 +4,8 @@ import csv
 
 import pytest
 
-from agent.generation.rules import fingerprint_steps, generate_for_story
+from agent.generation.drafts import fingerprint_steps
+from agent.generation.rules import generate_for_story
 from agent.generation.template import load_template
 from agent.intake.criteria import extract
 from agent.intake.epic import load_epic

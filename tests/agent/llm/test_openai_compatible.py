@@ -183,7 +183,7 @@ def test_a_job_retries_while_the_api_is_down_and_falls_back_only_on_its_last_att
     """The worker's decision: with job retries left, a story whose API calls keep failing raises a
     transient error (the job is retried from its checkpoint); the last attempt falls back, with an
     `llm-unavailable` finding. Invalid output is not an outage: it falls back at once."""
-    from agent.llm.generator import LLMUnavailable
+    from agent.llm.structured import LLMUnavailable
     from connectors.errors import is_transient
     from workers.tasks import llm_outage_policy
 

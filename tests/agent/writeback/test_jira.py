@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from agent.writeback.jira import CASE_PROPERTY, WriteBack, case_label, fingerprint
+from agent.writeback.identity import CASE_PROPERTY, case_label, fingerprint
+from agent.writeback.jira import WriteBack
 from connectors.errors import CasewrightError
 from connectors.jira_writer import writer_for
 from support.sandbox import FAST_RETRY, case_set_from_jira, start_sandbox, writer_on
