@@ -149,7 +149,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(LAJ), help="LAJ folder (tickets.csv + features/)")
     ap.add_argument("--train-ids", default="1-25")
     ap.add_argument("--eval-ids", default="26-30")
-    ap.add_argument("--steps", type=int, default=None, help="optimiser steps (default 100 on GPU, 12 on CPU)")
+    ap.add_argument("--steps", type=int, default=None, help="optimiser steps (default 100 on GPU, 20 on CPU)")
     ap.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3 on CPU, 3e-4 on GPU)")
     ap.add_argument("--grad-accum", type=int, default=None)
     ap.add_argument("--lora-r", type=int, default=16)

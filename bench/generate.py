@@ -3,7 +3,7 @@
 Builds a workspace with one epic of N stories (copies of the sample project's stories and the
 LAJ development tickets, under new keys), then times
   1. the deterministic generator alone, story by story, and
-  2. the whole graph (plan, gather, generate fan-out, end-to-end, review, report to JSON),
+  2. the whole graph (load, plan, assess, retrieve, generate fan-out, journeys, review, report to JSON),
 and prints stories per second for each, excluding start-up (imports, template load).
 
     .venv/bin/python bench/generate.py [--stories 1000]

@@ -210,7 +210,7 @@ def wiki_to_case(text: str, *, key: str, summary: str, priority: str = "Medium",
     if missing:
         raise HouseFormatError(
             f"test case {key}: its description lacks the section(s) {', '.join('h3. ' + m.title() for m in missing)}; "
-            "approved cases must use the house format (see 'The house format in Jira' in the README)"
+            "approved cases must use the house format (see docs/outputs.md, 'The house format in Jira')"
         )
     trace: dict[str, str] = {}
     for item in _bullets(sections["traceability"]):
