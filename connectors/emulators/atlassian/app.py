@@ -5,24 +5,23 @@ response and error shapes: the Jira routes (jira_routes.py) under /rest/api/2 an
 /rest/api/latest, the Confluence routes (confluence_routes.py) at the root path, and a 404 for
 anything else.
 
-Every request is recorded; auth and injected faults are applied by one middleware, here.
+Every request is recorded; auth and injected faults are applied by the emulators' one middleware
+(connectors/emulators/gate.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from connectors.emulators.atlassian.confluence_routes import register_confluence_routes
-from connectors.emulators.atlassian.controls import RecordedRequest
 from connectors.emulators.atlassian.jira_routes import register_jira_routes
 from connectors.emulators.atlassian.responses import JIRA_PREFIXES, confluence_error, jira_error
 from connectors.emulators.atlassian.state import SandboxState
+from connectors.emulators.gate import Gate, install_gate
 
 
 def _is_confluence(path: str) -> bool:
@@ -33,65 +32,37 @@ def _is_write(method: str, path: str) -> bool:
     return method in ("POST", "PUT", "DELETE") and not path.rstrip("/").endswith(("/search", "/search/jql"))
 
 
-def create_app(state: SandboxState) -> FastAPI:
+def create_app(state: SandboxState, *, mounts: dict[str, Any] | None = None,
+               extensions: tuple[Callable[[FastAPI], None], ...] = ()) -> FastAPI:
+    """The Jira/Confluence app; `extensions` add routes on the Jira side (Xray Server's REST API),
+    `mounts` serve other emulators under their own path prefixes (Xray Cloud, Zephyr, TestRail)."""
     app = FastAPI(title="casewright Jira/Confluence sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = state
 
-    # -- middleware: record, latency, auth, faults -------------------------------------------
-    @app.middleware("http")
-    async def gate(request: Request, call_next):  # noqa: ANN001
-        path = request.url.path
-        method = request.method
-        raw = await request.body()
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        auth_header = request.headers.get("authorization", "")
-        auth_kind = auth_header.split(" ", 1)[0].lower() if auth_header else "none"
-        is_write = _is_write(method, path)
-        rec = RecordedRequest(method=method, path=path, query=dict(request.query_params), status=0,
-                              body=body, auth=auth_kind, is_write=is_write)
-        state.requests.append(rec)
-        faults = state.faults
-        confluence = _is_confluence(path)
+    # -- middleware: record, latency, auth, faults (paths of mounted emulators have their own) --
+    mounted = tuple(prefix.rstrip("/") + "/" for prefix in mounts or {})
 
-        def fail(resp: Response) -> Response:
-            rec.status = resp.status_code
-            return resp
+    def error(status: int, message: str, path: str) -> Response:
+        return confluence_error(status, message) if _is_confluence(path) else jira_error(status, [message])
 
-        if faults.latency_s:
-            await asyncio.sleep(faults.latency_s)
-        if state.credentials.enforced and not _authorised(state, auth_header):
-            msg = "Client must be authenticated to access this resource."
-            resp = confluence_error(401, msg) if confluence else jira_error(401, [msg])
-            resp.headers["WWW-Authenticate"] = 'Basic realm="protected-area"'
-            return fail(resp)
-        scoped = faults.only_path is None or faults.only_path in path
-        if faults.throttle_next > 0 and scoped:
-            faults.throttle_next -= 1
-            resp = jira_error(429, ["Rate limit exceeded."])
-            resp.headers["Retry-After"] = str(int(faults.retry_after))
-            return fail(resp)
-        if faults.unavailable_next > 0 and scoped:
-            faults.unavailable_next -= 1
-            return fail(jira_error(503, ["Service Unavailable: the emulator was told to fail this request."]))
-        failing_write = False
-        if is_write and faults.fail_write_at is not None:
-            faults.writes_seen += 1
-            n = faults.writes_seen
-            failing_write = n == faults.fail_write_at or (faults.fail_writes_after and n > faults.fail_write_at)
-            if failing_write and not faults.apply_then_fail:
-                return fail(jira_error(faults.fail_status, [f"Injected failure of write #{n}."]))
-        response = await call_next(request)
-        if failing_write:  # applied, but the caller never hears so
-            return fail(jira_error(faults.fail_status, [f"Injected failure after applying write #{faults.writes_seen}."]))
-        rec.status = response.status_code
-        return response
+    def unauthorised(path: str) -> Response:
+        resp = error(401, "Client must be authenticated to access this resource.", path)
+        resp.headers["WWW-Authenticate"] = 'Basic realm="protected-area"'
+        return resp
+
+    install_gate(app, Gate(
+        requests=state.requests, faults=state.faults, is_write=lambda method, path, body: _is_write(method, path),
+        authorised=lambda request: not state.credentials.enforced or _authorised(
+            state, request.headers.get("authorization", "")),
+        error=error, unauthorised=unauthorised, skip=lambda path: path.startswith(mounted)))
 
     # -- routes: Jira, Confluence, then a 404 for anything else ------------------------------
     register_jira_routes(app, state)
     register_confluence_routes(app, state)
+    for register in extensions:
+        register(app)
+    for prefix, sub_app in (mounts or {}).items():
+        app.mount(prefix, sub_app)
 
     @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False)
     async def unknown(request: Request, rest: str) -> Response:

@@ -48,3 +48,32 @@ class Credentials:
     @property
     def enforced(self) -> bool:
         return bool((self.email and self.api_token) or self.pat)
+
+
+@dataclass
+class Injected:
+    """A fault the emulator answers instead of (or, with `applied`, after) handling a request."""
+
+    status: int
+    message: str
+    headers: dict[str, str]
+    applied: bool = False  # handle the request first, then answer this (the caller never hears it worked)
+
+
+def injected_fault(faults: Faults, *, path: str, is_write: bool) -> Injected | None:
+    """The fault `faults` asks for on this request, if any; counts the fault down as it fires."""
+    scoped = faults.only_path is None or faults.only_path in path
+    if faults.throttle_next > 0 and scoped:
+        faults.throttle_next -= 1
+        return Injected(429, "Rate limit exceeded.", {"Retry-After": str(int(faults.retry_after))})
+    if faults.unavailable_next > 0 and scoped:
+        faults.unavailable_next -= 1
+        return Injected(503, "Service Unavailable: the emulator was told to fail this request.", {})
+    if is_write and faults.fail_write_at is not None:
+        faults.writes_seen += 1
+        n = faults.writes_seen
+        if n == faults.fail_write_at or (faults.fail_writes_after and n > faults.fail_write_at):
+            if faults.apply_then_fail:
+                return Injected(faults.fail_status, f"Injected failure after applying write #{n}.", {}, applied=True)
+            return Injected(faults.fail_status, f"Injected failure of write #{n}.", {})
+    return None

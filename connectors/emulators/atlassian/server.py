@@ -1,4 +1,6 @@
-"""SandboxServer: the emulator on a free port in a background thread (tests, demos, the CLI)."""
+"""SandboxServer: the emulators on one port in a background thread (tests, demos, the CLI): Jira
+and Confluence at the root, Xray Cloud under /xray, Zephyr Scale under /zephyr/v2, TestRail under
+/testrail, and (datacenter mode) Xray Server's REST API on the Jira side."""
 
 from __future__ import annotations
 
@@ -11,6 +13,14 @@ from connectors.emulators.atlassian.app import create_app
 from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
 from connectors.emulators.atlassian.state import SandboxState
 from connectors.emulators.server import ThreadedServer
+from connectors.emulators.testrail.app import create_testrail_app
+from connectors.emulators.testrail.state import TestRailState
+from connectors.emulators.xray.app import create_xray_app
+from connectors.emulators.xray.raven_routes import raven_extension
+from connectors.emulators.xray.state import XrayState
+from connectors.emulators.zephyr.app import PREFIX as ZEPHYR_PREFIX
+from connectors.emulators.zephyr.app import create_zephyr_app
+from connectors.emulators.zephyr.state import ZephyrState
 from connectors.workspace import Workspace, load_workspace, parse_workspace
 
 
@@ -23,7 +33,9 @@ def _as_workspace(seed: Workspace | dict[str, Any] | str | Path) -> Workspace:
 
 
 class SandboxServer:
-    """Runs the Jira/Confluence emulator with uvicorn in a daemon thread.
+    """Runs the emulators with uvicorn in a daemon thread. `email` + `api_token` are the one demo
+    credential of every emulated tool: Jira/Confluence Basic auth, Xray's client id and secret,
+    TestRail's user and API key, Zephyr's bearer token (without them nothing checks credentials).
 
     >>> with SandboxServer(SAMPLE_PATH, mode="cloud", email="qa@example.com", api_token="t") as sb:
     ...     JIRA(sb.url, basic_auth=("qa@example.com", "t"))
@@ -32,9 +44,19 @@ class SandboxServer:
     def __init__(self, seed: Workspace | dict[str, Any] | str | Path, *, mode: str = "cloud",
                  email: str | None = None, api_token: str | None = None, pat: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, max_results: int = 100) -> None:
-        self.state = SandboxState(_as_workspace(seed), mode=mode, max_results=max_results,
+        workspace = _as_workspace(seed)
+        self.state = SandboxState(workspace, mode=mode, max_results=max_results,
                                   credentials=Credentials(email=email, api_token=api_token, pat=pat))
-        self.app = create_app(self.state)
+        tool_creds = Credentials(email=email, api_token=api_token)
+        self.xray = XrayState(self.state, credentials=tool_creds)
+        self.zephyr = ZephyrState(self.state, credentials=tool_creds)
+        first = workspace.projects[0] if workspace.projects else {}
+        self.testrail = TestRailState(project_name=str(first.get("name") or first.get("key") or "UAT"),
+                                      credentials=tool_creds)
+        self.app = create_app(
+            self.state, extensions=(raven_extension(self.xray),) if mode == "datacenter" else (),
+            mounts={"/xray": create_xray_app(self.xray), ZEPHYR_PREFIX: create_zephyr_app(self.zephyr),
+                    "/testrail": create_testrail_app(self.testrail)})
         self._runner = ThreadedServer(self.app, host=host, port=port, name="sandbox")
         self.host = host
         self.port = self._runner.port
@@ -43,6 +65,18 @@ class SandboxServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def xray_url(self) -> str:
+        return f"{self.url}/xray"
+
+    @property
+    def zephyr_url(self) -> str:
+        return f"{self.url}{ZEPHYR_PREFIX}"
+
+    @property
+    def testrail_url(self) -> str:
+        return f"{self.url}/testrail"
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -89,6 +89,7 @@ class SandboxState:
         self.comments: dict[str, list[dict[str, Any]]] = {}  # issue id -> comments
         self.remote_links: dict[str, list[dict[str, Any]]] = {}  # issue id -> links
         self.links: dict[str, dict[str, Any]] = {}  # link id -> {type, inward key, outward key}
+        self.extra_issue_types: list[tuple[str, str, bool]] = []  # (id, name, subtask) an app adds (Xray's)
         self._ids = itertools.count(20000)
         self.projects: dict[str, dict[str, Any]] = {}
         for p in ws.projects:
@@ -203,7 +204,7 @@ class SandboxState:
     # -- operations ---------------------------------------------------------------------------
     def issue_types(self, project_key: str | None = None) -> list[dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
-        for tid, name, sub in STANDARD_ISSUE_TYPES:
+        for tid, name, sub in STANDARD_ISSUE_TYPES + self.extra_issue_types:
             seen[name.lower()] = {"id": tid, "name": name, "subtask": sub, "description": ""}
         for issue in self.issues.values():
             it = issue["fields"].get("issuetype") or {}

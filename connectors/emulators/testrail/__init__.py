@@ -1,0 +1,1 @@
+"""The TestRail API v2 emulator (`casewright sandbox` serves it under /testrail)."""
