@@ -1,5 +1,7 @@
-"""Shared plumbing for the Jira and Confluence connectors: client construction, bounded retries
-and turning HTTP failures into CasewrightErrors a person can act on.
+"""Shared plumbing for the Jira and Confluence connectors (and the Xray, Zephyr Scale and TestRail
+ones): client construction, bounded retries and turning HTTP failures into CasewrightErrors a
+person can act on. Failures of the `requests`-based clients (jira, atlassian-python-api,
+testrail-api) and of httpx are handled alike.
 
 Retries (all bounded by RetryPolicy.attempts):
 - 429: wait exactly the integer `Retry-After` seconds (capped by max_wait), else back off;
@@ -18,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
+import httpx
 import requests
 
 from connectors.errors import CasewrightError
@@ -90,6 +93,8 @@ def _server_message(exc: BaseException, response: Any) -> str:
                                                            if isinstance(body.get("errors"), dict)]
             if body.get("message"):
                 msgs.append(str(body["message"]))
+            if isinstance(body.get("error"), str):  # TestRail's and Xray's error bodies
+                msgs.append(body["error"])
             if msgs:
                 return "; ".join(msgs)
         except Exception:  # noqa: BLE001
@@ -116,7 +121,7 @@ def call(fn: Callable[[], T], *, what: str, service: Service, policy: RetryPolic
         attempt += 1
         try:
             return fn()
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, httpx.TransportError) as exc:
             if attempt >= policy.attempts:
                 raise TransientError(
                     f"{service.name} at {url or 'the configured URL'} could not be reached while trying to "

@@ -103,11 +103,15 @@ class JiraWriter:
         return self._call(lambda: self.client._get_json(f"project/{key}"), f"read project {key}")
 
     # -- issues -------------------------------------------------------------------------------------
-    def create_issue(self, fields: dict[str, Any], *, find_existing: FindExisting | None = None) -> str:
-        """Create an issue; returns its key. `fields` is the REST v2 `fields` object."""
+    def create_issue(self, fields: dict[str, Any], *, find_existing: FindExisting | None = None,
+                     properties: dict[str, Any] | None = None) -> str:
+        """Create an issue; returns its key. `fields` is the REST v2 `fields` object; `properties`
+        (key -> JSON value) are set with the create, in the same request."""
         summary = str(fields.get("summary", ""))[:60]
-        resp, existing = self._create(f"create issue '{summary}'",
-                                      lambda: self._post("issue", {"fields": fields}), find_existing)
+        body: dict[str, Any] = {"fields": fields}
+        if properties:
+            body["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
+        resp, existing = self._create(f"create issue '{summary}'", lambda: self._post("issue", body), find_existing)
         if existing:
             return existing
         body = resp.json()

@@ -67,6 +67,32 @@ class Settings(BaseSettings):
     confluence_cql: str | None = Field(None, validation_alias=_env("CONFLUENCE_CQL"),
                                        description="CQL for the rule pages, e.g. space = ER AND label = business-rule")
 
+    # -- test management: Xray, Zephyr Scale, TestRail ------------------------------------------
+    xray_url: str = Field("https://xray.cloud.getxray.app", validation_alias=_env("XRAY_URL"),
+                          description="Xray Cloud's API root (Xray Server is reached through JIRA_URL)")
+    xray_client_id: str | None = Field(None, validation_alias=_env("XRAY_CLIENT_ID"))
+    xray_client_secret: SecretStr | None = Field(None, validation_alias=_env("XRAY_CLIENT_SECRET"))
+    xray_folder: str | None = Field(None, validation_alias=_env("XRAY_FOLDER"),
+                                    description="Test Repository folder for new tests, e.g. /casewright/{epic}")
+    xray_test_set: bool = Field(False, validation_alias=_env("XRAY_TEST_SET"),
+                                description="Keep a Test Set per epic holding its tests (Xray Cloud)")
+    zephyr_url: str = Field("https://api.zephyrscale.smartbear.com/v2", validation_alias=_env("ZEPHYR_URL"))
+    zephyr_api_token: SecretStr | None = Field(None, validation_alias=_env("ZEPHYR_API_TOKEN"))
+    zephyr_folder: str | None = Field(None, validation_alias=_env("ZEPHYR_FOLDER"),
+                                      description="Test-case folder for new cases, e.g. casewright/{epic}")
+    zephyr_identity_field: str = Field("casewright", validation_alias=_env("ZEPHYR_IDENTITY_FIELD"),
+                                       description="Multi-line text custom field holding each case's identity")
+    zephyr_retired_status: str = Field("Deprecated", validation_alias=_env("ZEPHYR_RETIRED_STATUS"))
+    testrail_url: str | None = Field(None, validation_alias=_env("TESTRAIL_URL"))
+    testrail_email: str | None = Field(None, validation_alias=_env("TESTRAIL_EMAIL"))
+    testrail_api_key: SecretStr | None = Field(None, validation_alias=_env("TESTRAIL_API_KEY"))
+    testrail_project_id: int | None = Field(None, ge=1, validation_alias=_env("TESTRAIL_PROJECT_ID"))
+    testrail_suite_id: int | None = Field(None, ge=1, validation_alias=_env("TESTRAIL_SUITE_ID"),
+                                          description="The suite to write to; needed when the project has several")
+    testrail_identity_field: str = Field("casewright", validation_alias=_env("TESTRAIL_IDENTITY_FIELD"),
+                                         description="System name of the Text case field holding each case's identity")
+    testrail_retired_section: str = Field("Retired (casewright)", validation_alias=_env("TESTRAIL_RETIRED_SECTION"))
+
     # -- knowledge store ------------------------------------------------------------------------
     qdrant_url: str | None = Field(None, validation_alias=_env("QDRANT_URL"),
                                    description="Qdrant server; the embedded engine under data_dir when unset")

@@ -270,6 +270,9 @@ class SandboxState:
         issue = {"id": self.new_id(), "key": key, "fields": fields}
         self.issues[key] = issue
         self._apply_update_ops(issue, body.get("update") or {})
+        for prop in body.get("properties") or []:  # IssueUpdateDetails.properties: set with the create
+            if isinstance(prop, dict) and prop.get("key"):
+                self.properties.setdefault(issue["id"], {})[str(prop["key"])] = copy.deepcopy(prop.get("value"))
         return issue
 
     def _apply_update_ops(self, issue: dict[str, Any], update: dict[str, Any]) -> None:
