@@ -40,6 +40,14 @@ def _precondition(case: ManagedCase) -> str:
     return "\n".join(p.strip() for p in case.preconditions)
 
 
+def _differs(body: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether a PUT of `body` would change the test case (references compared by id)."""
+    if any((body.get(k) or None) != (current.get(k) or None) for k in ("name", "objective", "precondition",
+                                                                      "labels", "customFields")):
+        return True
+    return any(((body.get(k) or {}).get("id")) != ((current.get(k) or {}).get("id")) for k in ("priority", "status"))
+
+
 def _steps(case: ManagedCase) -> list[dict[str, str]]:
     return [{"description": s.action, "testData": s.data or "", "expectedResult": s.expected or ""}
             for s in case.steps]
@@ -215,7 +223,7 @@ class ZephyrScale:
         current = self._call("GET", f"/testcases/{key}", f"read test case {key}")
         kept = [x for x in current.get("labels") or [] if not x.startswith(LABEL)]
         retired = retire or RETIRED_LABEL in (current.get("labels") or [])
-        labels = [LABEL] + [x for x in case.labels if x != LABEL] + kept + ([RETIRED_LABEL] if retired else [])
+        labels = list(dict.fromkeys([LABEL, *case.labels, *kept] + ([RETIRED_LABEL] if retired else [])))
         body = dict(current, name=one_line(case.title), objective=case.objective.strip(),
                     precondition=_precondition(case), labels=labels,
                     customFields={**(current.get("customFields") or {}), **self._custom_fields(case)})
@@ -223,7 +231,7 @@ class ZephyrScale:
             body["priority"] = {"id": self._named("priorities", case.priority, {})["id"]}
         if retire:
             body["status"] = {"id": self._named("statuses", self.retired_status, {"statusType": "TEST_CASE"})["id"]}
-        if body != current:
+        if _differs(body, current):
             self._call("PUT", f"/testcases/{key}", f"update test case {key}", json=body)
         have = self.test_steps(key)
         if [{"description": (s.get("inline") or {}).get("description") or "",
@@ -239,5 +247,5 @@ class ZephyrScale:
         status = self._named("statuses", self.retired_status, {"statusType": "TEST_CASE"})
         body = dict(current, labels=labels + ([RETIRED_LABEL] if RETIRED_LABEL not in labels else []),
                     status={"id": status["id"]})
-        if body != current:
+        if _differs(body, current):
             self._call("PUT", f"/testcases/{key}", f"retire test case {key}", json=body)
