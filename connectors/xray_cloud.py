@@ -126,16 +126,14 @@ class XrayCloud:
         try:
             return Client(transport=transport).execute(GraphQLRequest(document, variable_values=variables))
         except TransportServerError as exc:
-            cause = exc.__cause__
+            cause = exc.__cause__  # the HTTP client's status error (gql may use httpx or httpx2)
             if exc.code == 401:
                 raise _Expired() from None
-            if isinstance(cause, httpx.HTTPStatusError):
+            if getattr(getattr(cause, "response", None), "status_code", None) is not None:
                 raise cause from None
             raise
         except TransportConnectionFailed as exc:
-            if isinstance(exc.__cause__, httpx.TransportError):
-                raise exc.__cause__ from None
-            raise
+            raise httpx.ConnectError(f"{type(exc.__cause__ or exc).__name__}: {exc}") from None
 
     def _graphql(self, name: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
         """One GraphQL call, no retries (the caller decides): authenticates first, and again once when
