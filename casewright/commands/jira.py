@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         pat: Optional[str] = typer.Option(None, "--pat", help="Accept Bearer auth with this personal access token"),
         page_size: int = typer.Option(100, "--page-size", help="Largest page a search returns"),
     ) -> None:
-        """Run a local Jira + Confluence emulator seeded from a workspace file (try the Jira flow without a Jira)."""
+        """Run local Jira + Confluence, Xray, Zephyr Scale and TestRail emulators on one port, seeded from a workspace file."""
         from connectors.emulators.atlassian import SandboxServer
 
         if mode not in ("cloud", "datacenter"):
@@ -40,6 +40,12 @@ def register(app: typer.Typer) -> None:
             " and ".join(x for x in (f"Basic {email}:<token>" if email else "", "Bearer <pat>" if pat else "") if x)
         console.print(f"[bold]casewright sandbox[/] ({mode}) on {server.url} with {auth}")
         console.print(f"  JIRA_URL={server.url}  CONFLUENCE_URL={server.url}  JIRA_DEPLOYMENT={mode}")
+        console.print(f"  XRAY_URL={server.xray_url}", soft_wrap=True)
+        console.print(f"  ZEPHYR_URL={server.zephyr_url}", soft_wrap=True)
+        console.print(f"  TESTRAIL_URL={server.testrail_url}  TESTRAIL_PROJECT_ID=1", soft_wrap=True)
+        if email:
+            console.print(f"  the same credential for every tool: XRAY_CLIENT_ID / TESTRAIL_EMAIL = {email}; "
+                          "XRAY_CLIENT_SECRET / TESTRAIL_API_KEY / ZEPHYR_API_TOKEN = the --token", soft_wrap=True)
         console.print("  Ctrl-C stops it; everything written is kept in memory only.")
         server.serve_forever()
 
