@@ -16,10 +16,10 @@ from support.tool_shapes import (
     XRAY_TEST_TYPES,
     XRAY_TYPE_FIELDS,
     ZEPHYR,
+    paged_testrail,
     problems,
     served_fields,
     served_signature,
-    paged_testrail,
 )
 from support.tools import API_TOKEN, EMAIL, FAST_RETRY, case, start_sandbox
 
