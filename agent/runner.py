@@ -21,7 +21,6 @@ from typing import Any, Callable, Iterator
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
-
 from langgraph.runtime import Runtime
 
 from agent import models

@@ -76,15 +76,23 @@ def record(stack, run_id: str) -> dict:
     return json.loads((stack["settings"].data_dir / "runs" / f"{run_id}.json").read_text())
 
 
-def wait_status(page, wanted: str, timeout: float = 120) -> None:
+def wait_status(page, wanted: str, timeout: float = 180) -> None:
+    """Open the run page again until its status is `wanted` (a running run's page also reloads
+    itself, which can abort a navigation of ours: then look again)."""
+    from playwright.sync_api import Error
+
+    url = page.url.split("?")[0]
     deadline = time.monotonic() + timeout
     while True:
-        status = page.inner_text("#run-status").strip()
+        try:
+            page.goto(url)
+            status = page.inner_text("#run-status", timeout=5000).strip()
+        except Error:
+            status = None
         if status == wanted:
             return
         assert time.monotonic() < deadline, f"status still {status!r}, not {wanted!r}"
         time.sleep(1)
-        page.reload()
 
 
 def test_a_wrong_key_sees_no_run(stack):

@@ -93,7 +93,7 @@ def create_ui(settings: Settings, *, services: Services | None = None, login_tok
         context = {"base": base(request), "identity": identity, "csrf": identity.csrf if identity else None,
                    **context}
         response = templates.TemplateResponse(request, name, context, status_code=status)
-        if identity is not None and identity.fresh_cookie:
+        if identity is not None and identity.fresh_cookie and request.method == "GET":
             auth.set_cookie(response, request, COOKIE, identity.fresh_cookie, auth.max_age)
         return response
 
