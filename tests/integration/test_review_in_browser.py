@@ -149,7 +149,8 @@ def test_edit_an_expected_result_approve_and_jira_holds_the_edit(stack, caplog):
     assert card.locator(".badge.edited").count() == 1
     assert "qa.lead" in page.locator("#edits").inner_text()
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(stack["tmp"] / "review-run.png"))
+    page.screenshot(path=str(stack["tmp"] / "review-run.png"), full_page=True,
+                    clip={"x": 0, "y": 0, "width": 1366, "height": 1400})
     page.screenshot(path=str(stack["tmp"] / "review-run-full.png"), full_page=True)
 
     page.click("#approve")

@@ -90,7 +90,7 @@ def create_ui(settings: Settings, *, services: Services | None = None, login_tok
 
     def page(request: Request, name: str, context: dict[str, Any], *, status: int = 200,
              identity: Identity | None = None) -> Response:
-        context = {"base": base(request), "identity": identity, "csrf": identity.csrf if identity else None,
+        context = {"base": base(request), "identity": identity, "csrf": (identity.csrf if identity else None) or "",
                    **context}
         response = templates.TemplateResponse(request, name, context, status_code=status)
         if identity is not None and identity.fresh_cookie and request.method == "GET":
