@@ -8,6 +8,7 @@ gives are shown."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -140,10 +141,11 @@ def plan_view(ctx: RunContext, cs: CaseSet, run_id: str) -> PlanView:
     view.counts = list(Counter(i.action for i in plan.items).items())
     view.comments = list(plan.comments)
     view.summary = plan.summary
-    for name in ("obsolete", "duplicates", "retire", "retired"):
-        keys = getattr(plan, name, None)
-        if isinstance(keys, list) and keys:
-            view.others.append((name, [str(k) for k in keys]))
+    for f in dataclasses.fields(plan):  # any list of issue keys the planner reports (obsolete, duplicates, ...)
+        keys = getattr(plan, f.name)
+        if f.name not in ("items", "comments") and isinstance(keys, list) and keys \
+                and all(isinstance(k, str) for k in keys):
+            view.others.append((f.name, keys))
     return view
 
 
