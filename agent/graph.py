@@ -2,6 +2,7 @@
 
     load -> plan -> assess -> retrieve -> generate (one branch per story, in parallel) -> journeys
          -> review -> [revise -> revise_story (per story) -> review]* -> approve -> write_back -> report
+    edit -> approve: a reviewer's edit, written into the checkpoint of a run waiting for approval
 
 Each node is one function in agent/nodes/<name>.py and decides for itself whether the rules or
 the configured model do its work. What a run needs (its Configuration and Services) arrives as
@@ -15,6 +16,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.context import RunContext
 from agent.nodes.approve import after_approval, approve
 from agent.nodes.assess import assess
+from agent.nodes.edit import edit
 from agent.nodes.generate import fan_out, generate
 from agent.nodes.journeys import journeys
 from agent.nodes.load import load
@@ -37,6 +39,7 @@ NODES = {
     "revise": (revise, "Revising"),
     "revise_story": (revise_story, "Revising a story's cases"),
     "approve": (approve, "Waiting for approval"),
+    "edit": (edit, "Applying a reviewer's edit"),
     "write_back": (write_back, "Writing back to Jira"),
     "report": (report, "Writing the report"),
 }
@@ -59,6 +62,7 @@ def build_graph() -> StateGraph:
     g.add_edge("revise_story", "review")
     g.add_conditional_edges("approve", after_approval,
                             {"approved": "write_back", "revise": "revise", "rejected": "report"})
+    g.add_edge("edit", "approve")  # only entered by a reviewer's edit (agent/runner.py edit_run)
     g.add_edge("write_back", "report")
     g.add_edge("report", END)
     return g

@@ -4,7 +4,12 @@
 directory, thread id = "<epic key>:<run id>", records the run (agent/runs.py), and reports
 progress. The caller passes what the run is asked to do (Configuration) and what it may use
 (Services); both are built from the settings by `Configuration.from_settings` and
-`Services.from_settings` on every path."""
+`Services.from_settings` on every path.
+
+A run waiting for approval can be read (`run_snapshot`), have its cases edited or dropped by a
+reviewer (`edit_run`, `drop_case`: written into its checkpoint as the `edit` node, so it waits at
+the approval again) and be decided on (`start_decision`, then `generate_epic(..., resume=True,
+resume_value=decision)`), from the command line or the review pages alike."""
 
 from __future__ import annotations
 
@@ -16,12 +21,16 @@ from typing import Any, Callable, Iterator
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.runtime import Runtime
 
 from agent import models
 from agent.configuration import Configuration
 from agent.context import RunContext, Services
+from agent.edits import apply_edit, describe, mark_edited
 from agent.graph import compile_graph
-from agent.runs import load_run, new_run_id, save_run
+from agent.nodes.approve import normalise_decision
+from agent.nodes.review import review
+from agent.runs import load_run, new_run_id, run_lock, save_run
 from connectors.errors import CasewrightError
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -111,8 +120,8 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
                         if cached:
                             value["cached"] = True  # replayed from the checkpoint, not run again
                         progress(node.split(":")[0], value)
-        except CasewrightError:
-            save_run(cfg.data_dir, run_id, status="failed")
+        except CasewrightError as exc:
+            save_run(cfg.data_dir, run_id, status="failed", error=str(exc))
             raise
         except Exception as exc:
             save_run(cfg.data_dir, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
@@ -154,3 +163,124 @@ def _prune(saver: SqliteSaver, config: dict[str, Any]) -> None:
 def _result(run_id: str, epic_key: str, status: str, values: dict[str, Any]) -> RunResult:
     return RunResult(run_id=run_id, epic_key=epic_key, status=status, summary=values.get("summary") or {},
                      report_paths=values.get("report_paths") or [], state=dict(values))
+
+
+# -- a run waiting for approval: read it, edit it, decide on it --------------------------------------
+class NotWaiting(CasewrightError):
+    """The run is not waiting for approval (running, done, rejected or failed)."""
+
+
+class RunChanged(CasewrightError):
+    """The run changed since the caller read it (another reviewer's edit or decision)."""
+
+
+def waiting_run(data_dir: str | Path, run_id: str) -> dict[str, Any]:
+    """The record of a run waiting for approval; NotWaiting otherwise."""
+    record = load_run(data_dir, run_id)
+    if record.get("status") != "waiting-approval":
+        raise NotWaiting(f"run {run_id} is not waiting for approval (status: {record.get('status')}); "
+                         "`casewright runs --waiting` lists the runs that are")
+    return record
+
+
+def run_snapshot(data_dir: str | Path, run_id: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A run's record, the state in its latest checkpoint (empty when it has none) and that
+    checkpoint's id, the version an edit or a decision may insist on (`version=`)."""
+    record = load_run(data_dir, run_id)
+    with checkpointer(data_dir) as saver:
+        snapshot = compile_graph(saver).get_state(_run_config(record.get("epic_key", ""), run_id, 1))
+    return record, dict(snapshot.values or {}), _version(snapshot)
+
+
+def _version(snapshot: Any) -> str:
+    return str(((snapshot.config or {}).get("configurable") or {}).get("checkpoint_id") or "")
+
+
+def _check_version(snapshot: Any, version: str | None, run_id: str) -> None:
+    if version and version != _version(snapshot):
+        raise RunChanged(f"run {run_id} changed since you read it (another reviewer's edit?); "
+                         "reload it and try again")
+
+
+def edit_run(data_dir: str | Path, run_id: str, case_id: str, changes: dict[str, Any], *, by: str,
+             version: str | None = None, services: Services | None = None) -> dict[str, Any] | None:
+    """Apply a reviewer's changes (agent/edits.py) to one case of a run waiting for approval; the
+    write-back then uses the edited case. Returns the edit as recorded in the run record's `edits`
+    (who, when, what changed), or None when nothing changed."""
+    def change(cases: list[models.UATCase], ctx: RunContext, at: str):
+        case = _find_case(cases, case_id, run_id)
+        edited, changed = apply_edit(case, changes, ctx.template)
+        if not changed:
+            return cases, None
+        edited = mark_edited(edited, changed, by=by, at=at)
+        return ([edited if c.id == case_id else c for c in cases],
+                {"action": "edit", "case_id": case_id, "title": edited.title, "what": describe(changed),
+                 "changes": changed})
+    return _rewrite_cases(data_dir, run_id, change, by=by, version=version, services=services)
+
+
+def drop_case(data_dir: str | Path, run_id: str, case_id: str, *, by: str, version: str | None = None,
+              services: Services | None = None) -> dict[str, Any] | None:
+    """Remove one case from a run waiting for approval: it is neither reported nor written back."""
+    def change(cases: list[models.UATCase], ctx: RunContext, at: str):
+        case = _find_case(cases, case_id, run_id)
+        return [c for c in cases if c.id != case_id], {"action": "drop", "case_id": case_id, "title": case.title}
+    return _rewrite_cases(data_dir, run_id, change, by=by, version=version, services=services)
+
+
+def _find_case(cases: list[models.UATCase], case_id: str, run_id: str) -> models.UATCase:
+    found = next((c for c in cases if c.id == case_id), None)
+    if found is None:
+        raise CasewrightError(f"run {run_id} has no case {case_id[:80]!r}")
+    return found
+
+
+def _rewrite_cases(data_dir: str | Path, run_id: str, change: Callable[..., Any], *, by: str,
+                   version: str | None, services: Services | None) -> dict[str, Any] | None:
+    """Under the run's lock: change its cases, review them again (coverage, template, groundedness,
+    as the review node does), write both into the checkpoint as the `edit` node, record the edit,
+    and run on to the approval again, which writes a fresh preview and waits."""
+    with run_lock(data_dir, run_id):
+        record = waiting_run(data_dir, run_id)
+        epic_key = record["epic_key"]
+        cfg = Configuration.from_record(record.get("config") or {}, data_dir=str(data_dir), fail_at=None)
+        ctx = RunContext(cfg, services)
+        with checkpointer(data_dir) as saver:
+            graph = compile_graph(saver)
+            config = _run_config(epic_key, run_id, 1)
+            snapshot = graph.get_state(config)
+            if tuple(snapshot.next) != ("approve",):
+                raise NotWaiting(f"run {run_id} has no approval pending in its checkpoint; "
+                                 f"`casewright generate {epic_key} --resume {run_id}` brings it back to it")
+            _check_version(snapshot, version, run_id)
+            at = models._now()
+            before = list(snapshot.values.get("cases") or [])
+            cases, entry = change(before, ctx, at)
+            if entry is None:
+                return None
+            reviewed = review({**snapshot.values, "cases": cases}, Runtime(context=ctx))
+            stories = sorted({c.story_key for c in before})
+            graph.update_state(config, {"cases": {"replace_stories": stories, "cases": cases},
+                                        "findings": reviewed["findings"], "coverage": reviewed["coverage"]},
+                               as_node="edit")
+        entry = {**entry, "by": by, "at": at}
+        save_run(data_dir, run_id, edits=[*(record.get("edits") or []), entry])
+        generate_epic(epic_key, Configuration(data_dir=str(data_dir)), services, run_id=run_id, resume=True)
+    return entry
+
+
+def start_decision(data_dir: str | Path, run_id: str, *, approved: bool, reason: str = "", by: str = "",
+                   version: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Check that a run waits for approval and claim it for this decision (its record says
+    `running` from here on, so a second decision or an edit is refused). Returns the epic key and
+    the decision to resume it with: `generate_epic(epic, cfg, services, run_id=run_id, resume=True,
+    resume_value=decision)`."""
+    with run_lock(data_dir, run_id):
+        record = waiting_run(data_dir, run_id)
+        if version:
+            with checkpointer(data_dir) as saver:
+                snapshot = compile_graph(saver).get_state(_run_config(record["epic_key"], run_id, 1))
+            _check_version(snapshot, version, run_id)
+        decision = normalise_decision({"approved": approved, "reason": reason, "by": by})
+        save_run(data_dir, run_id, status="running")
+    return record["epic_key"], decision

@@ -26,6 +26,7 @@ err = Console(stderr=True)
 COMMAND_MODULES = [
     "generate",
     "runs",
+    "review",
     "service",
     "knowledge",
     "jira",

@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("casewright", validation_alias=_env("CASEWRIGHT_REDIS_PREFIX"),
                               description="Prefix of every Redis key the service writes (queues included)")
 
+    # -- review pages (/ui/) ------------------------------------------------------------------------
+    ui_user_header: str | None = Field(
+        None, validation_alias=_env("CASEWRIGHT_UI_USER_HEADER"),
+        description="Header in which a reverse proxy passes the authenticated user (e.g. X-Forwarded-User); "
+                    "set only when every request comes through that proxy")
+    ui_session_hours: float = Field(8.0, gt=0, validation_alias=_env("CASEWRIGHT_UI_SESSION_HOURS"),
+                                    description="How long a login to the review pages lasts")
+
     # -- diagnostics ------------------------------------------------------------------------------
     debug: bool = Field(False, validation_alias=_env("CASEWRIGHT_DEBUG"),
                         description="Show tracebacks instead of one-line errors")

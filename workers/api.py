@@ -5,6 +5,7 @@
     GET  /jobs/{job_id}   state, progress and result of a job (API key)
     GET  /healthz         Redis and the knowledge store reachable? 503 with details when not
     GET  /metrics         Prometheus text format
+    /ui/                  the review pages (workers/ui/app.py)
 
 A delivery is checked and filtered by workers/triggers.py (signature, shape, filters, the epic
 of the issue), de-duplicated by its delivery id (workers/dedupe.py) and queued with
@@ -38,6 +39,7 @@ from workers.celery_app import make_celery, queue_name
 from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
 from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
 from workers.triggers import decide, signature_ok, validate_payload
+from workers.ui.app import create_ui
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +342,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.mount("/ui", create_ui(s))  # the review pages (workers/ui/), same key as the job endpoints
     return app
 
 

@@ -12,15 +12,21 @@ from agent.state import State, case_set
 from agent.writeback.jira import WriteBack, report_path_for
 
 
+def write_back_for(ctx: RunContext, epic_key: str, run_id: str) -> WriteBack:
+    """The write-back of a run, as this node carries it out (the review pages plan with it too)."""
+    cfg = ctx.config
+    access = ctx.jira()
+    return WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
+                     link_type=access.test_link_type, run_id=run_id,
+                     report_path=report_path_for(cfg.out_dir, cfg.formats, epic_key))
+
+
 def write_back(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     cfg = ctx.config
     if cfg.write_back == "none":
         return {}
     cfg.fail_if_asked("write_back")
-    access = ctx.jira()
-    wb = WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
-                   link_type=access.test_link_type, run_id=state.get("run_id", ""),
-                   report_path=report_path_for(cfg.out_dir, cfg.formats, state["epic_key"]))
+    wb = write_back_for(ctx, state["epic_key"], state.get("run_id", ""))
     result = wb.run(case_set(state, cfg, ctx.template.name), dry_run=cfg.dry_run)
     return {"write_results": result.as_dict()}

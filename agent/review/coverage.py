@@ -36,6 +36,20 @@ def coverage(stories: list[Story], cases: list[UATCase]) -> list[CriterionCovera
             for story in stories for c in story.criteria]
 
 
+def template_problems(case: UATCase, template: HouseTemplate) -> list[str]:
+    """How a case falls short of the house template: required fields left empty, a priority that is
+    not one of its levels (each a phrase that follows the case id)."""
+    problems = []
+    # test_data is optional for cases whose steps carry their data
+    required = [f for f in template.fields if f != "test_data"]
+    missing = [f for f in required if f in _FIELD_CHECKS and not _FIELD_CHECKS[f](case)]
+    if missing:
+        problems.append(f"leaves required template field(s) empty: {', '.join(missing)}")
+    if template.priorities.levels and case.priority not in template.priorities.levels:
+        problems.append(f"has priority '{case.priority}', not one of {', '.join(template.priorities.levels)}")
+    return problems
+
+
 def review_cases(stories: list[Story], cases: list[UATCase], template: HouseTemplate) -> tuple[list[Finding], list[CriterionCoverage]]:
     findings: list[Finding] = []
     table = coverage(stories, cases)
@@ -46,19 +60,10 @@ def review_cases(stories: list[Story], cases: list[UATCase], template: HouseTemp
                                     message=f"{row.criterion_id} is not verified by any case"))
     known = {c.id for s in stories for c in s.criteria}
     story_keys = {s.key for s in stories}
-    # test_data is optional for cases whose steps carry their data
-    required = [f for f in template.fields if f != "test_data"]
     for case in cases:
-        missing = [f for f in required if f in _FIELD_CHECKS and not _FIELD_CHECKS[f](case)]
-        if missing:
+        for problem in template_problems(case, template):
             findings.append(Finding(severity="warning", code="malformed-case", story_key=case.story_key,
-                                    case_id=case.id,
-                                    message=f"{case.id} leaves required template field(s) empty: {', '.join(missing)}"))
-        if template.priorities.levels and case.priority not in template.priorities.levels:
-            findings.append(Finding(severity="warning", code="malformed-case", story_key=case.story_key,
-                                    case_id=case.id,
-                                    message=f"{case.id} has priority '{case.priority}', not one of "
-                                            f"{', '.join(template.priorities.levels)}"))
+                                    case_id=case.id, message=f"{case.id} {problem}"))
         unknown = [i for i in case.criterion_ids if i not in known]
         if unknown or case.story_key not in story_keys:
             findings.append(Finding(severity="error", code="untraceable-case", story_key=case.story_key,

@@ -1,4 +1,5 @@
-"""`casewright runs` and `casewright approve RUN [--reject --reason "..."]`.
+"""`casewright runs` and `casewright approve RUN [--reject --reason "..."]` (the review pages,
+`casewright review`, decide through the same agent/runner.py functions).
 
 A run started with `generate --review` stops before writing back and waits (its state is in the
 SQLite checkpoint under the data directory). Any later process can list it and decide:
@@ -16,21 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.configuration import Configuration
-from agent.runs import list_runs, load_run
+from agent.runs import figures, list_runs
 from connectors.errors import CasewrightError
 from connectors.settings import get_settings
 
 console = Console()
-
-
-def _figures(summary: dict | None) -> str:
-    if not summary:
-        return ""
-    parts = [f"{summary.get('cases', 0)} cases", f"{float(summary.get('coverage', 0)) * 100:.0f}% covered",
-             f"{summary.get('findings', 0)} findings"]
-    if summary.get("llm_calls"):
-        parts.append(f"{summary['llm_calls']} model calls")
-    return ", ".join(parts)
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +48,7 @@ def register(app: typer.Typer) -> None:
                 status = f"{status} ({approval['status']}{' by ' + approval['by'] if approval.get('by') else ''})"
             table.add_row(r.get("run_id", ""), r.get("epic_key", ""), status,
                           str((r.get("config") or {}).get("model", "")), str(r.get("started_at", "")),
-                          _figures(r.get("summary")))
+                          figures(r.get("summary")))
         console.print(table)
         if any(r.get("status") == "waiting-approval" for r in records[:limit]):
             console.print("Approve with [bold]casewright approve RUN[/], or reject with "
@@ -71,26 +62,26 @@ def register(app: typer.Typer) -> None:
         by: Optional[str] = typer.Option(None, "--by", help="Who decides (default: the current user)"),
     ) -> None:
         """Approve a run waiting for review (it goes on to write back), or reject it with a reason."""
+        from agent.runner import start_decision, waiting_run
         from casewright.commands.generate import print_summary, run_with_progress
 
         settings = get_settings()
-        record = load_run(settings.data_dir, run_id)
-        if record.get("status") != "waiting-approval":
-            raise CasewrightError(f"run {run_id} is not waiting for approval (status: {record.get('status')}); "
-                                  "`casewright runs --waiting` lists the runs that are")
+        waiting_run(settings.data_dir, run_id)
         if reject and not (reason or "").strip():
             raise CasewrightError("--reject needs --reason \"what to change\"")
         if reason and not reject:
             raise CasewrightError("--reason goes with --reject; an approval needs no reason")
-        decision = {"approved": not reject, "reason": (reason or "").strip(), "by": by or _user()}
+        epic_key, decision = start_decision(settings.data_dir, run_id, approved=not reject,
+                                            reason=(reason or "").strip(), by=by or current_user())
         cfg = Configuration(data_dir=str(settings.data_dir))
-        result = run_with_progress(record["epic_key"], cfg, run_id=run_id, resume=True, resume_value=decision)
+        result = run_with_progress(epic_key, cfg, run_id=run_id, resume=True, resume_value=decision)
         verb = "Rejected" if reject else "Approved"
         console.print(f"{verb} run {run_id}" + (f": {decision['reason']}" if reject else ""))
         print_summary(result)
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The login name of whoever runs the command ('' when the system has none)."""
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
