@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import RunContext
 from agent.state import State, case_set
-from agent.writeback.jira import WriteBack, report_path_for
+from agent.writeback.jira import WriteBack
 
 
 def write_back(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -21,6 +21,6 @@ def write_back(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     access = ctx.jira()
     wb = WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
                    link_type=access.test_link_type, run_id=state.get("run_id", ""),
-                   report_path=report_path_for(cfg.out_dir, cfg.formats, state["epic_key"]))
+                   retire_label=access.retire_label, retire_status=access.retire_status)
     result = wb.run(case_set(state, cfg, ctx.template.name), dry_run=cfg.dry_run)
     return {"write_results": result.as_dict()}

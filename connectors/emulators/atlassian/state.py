@@ -1,4 +1,5 @@
-"""The emulator's data: issues, comments, properties, links and pages, seeded from a workspace.
+"""The emulator's data: issues, comments, properties, links, the workflow and pages, seeded from a
+workspace.
 
 Everything is held in memory behind one lock; the HTTP layer (app.py, jira_routes.py,
 confluence_routes.py) turns requests into calls on SandboxState and its results into
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
+from connectors.emulators.atlassian.workflow import Workflow
 from connectors.workspace import Workspace
 
 DEFAULT_LINK_TYPES = [
@@ -89,6 +91,7 @@ class SandboxState:
         self.comments: dict[str, list[dict[str, Any]]] = {}  # issue id -> comments
         self.remote_links: dict[str, list[dict[str, Any]]] = {}  # issue id -> links
         self.links: dict[str, dict[str, Any]] = {}  # link id -> {type, inward key, outward key}
+        self.workflow = Workflow()  # statuses and transitions (workflow.py)
         self._ids = itertools.count(20000)
         self.projects: dict[str, dict[str, Any]] = {}
         for p in ws.projects:
