@@ -115,6 +115,9 @@ class SandboxState:
                 self.comments.setdefault(issue["id"], []).append(copy.deepcopy(c))
             f.pop("comment", None)
             self.issues[issue["key"]] = issue
+            status = f["status"] if isinstance(f["status"], dict) else {"name": str(f["status"])}
+            self.workflow.add_status(str(status.get("name") or "To Do"),
+                                     (status.get("statusCategory") or {}).get("key") or "indeterminate")
         # seeded links: give them ids and make both sides consistent
         for issue in list(self.issues.values()):
             for link in issue["fields"].get("issuelinks") or []:

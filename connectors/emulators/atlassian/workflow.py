@@ -2,7 +2,8 @@
 
 It behaves like a Jira team-managed workflow in which every status can be reached from every
 other by a global transition named after the status it leads to. The statuses are To Do,
-In Progress and Done; `add_status` adds more (a test adds "Obsolete", say, to try a retire status).
+In Progress, Done and every status a seeded issue is in; `add_status` adds more (a test adds
+"Obsolete", say, to try a retire status).
 Transition ids follow Jira's default numbering (11, 21, 31, ...), one per status.
 """
 
@@ -27,7 +28,7 @@ class Workflow:
 
     def add_status(self, name: str, category: str = "done") -> dict[str, str]:
         if category not in CATEGORIES:
-            raise ValueError(f"status category must be one of {', '.join(CATEGORIES)}")
+            category = "indeterminate"
         found = self.status(name)
         if found is not None:
             return found

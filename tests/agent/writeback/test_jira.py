@@ -14,6 +14,8 @@ from agent.writeback.jira import WriteBack
 from connectors.errors import CasewrightError
 from connectors.jira_writer import writer_for
 from support.sandbox import FAST_RETRY, case_set_from_jira, start_sandbox, writer_on
+from support.writeback import case_issues
+from support.writeback import summary_comments as epic_summary_comments
 
 EPIC = "ER-1"
 
@@ -27,19 +29,8 @@ def wb(sandbox, mode: str, run: str = "run-1") -> WriteBack:
     return WriteBack(writer_on(sandbox, sandbox.creds), mode=mode, run_id=run)
 
 
-def case_issues(sandbox) -> dict[str, list[dict]]:
-    """Case label -> the issues in Jira carrying it."""
-    out: dict[str, list[dict]] = {}
-    for issue in sandbox.state.issues.values():
-        for label in issue["fields"].get("labels") or []:
-            if label.startswith("casewright-case-"):
-                out.setdefault(label, []).append(issue)
-    return out
-
-
 def summary_comments(sandbox) -> list[dict]:
-    epic = sandbox.state.issues[EPIC]
-    return [c for c in sandbox.state.comments.get(epic["id"], []) if "[casewright:summary ER-1]" in c["body"]]
+    return epic_summary_comments(sandbox, EPIC)
 
 
 def assert_each_case_once(sandbox, cs, mode: str = "issues") -> None:
