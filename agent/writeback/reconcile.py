@@ -33,6 +33,7 @@ to do), blocked, edited by a person or of unknown authorship: then a **conflict*
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -98,29 +99,66 @@ class Reconciliation:
         return {a: sum(1 for d in self.decisions if d.action == a) for a in ACTIONS}
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())[:MAX_WORDS]
+class _Words:
+    """A text's words (the first MAX_WORDS, lower-cased) and their counts, computed once."""
+
+    __slots__ = ("words", "counts")
+
+    def __init__(self, text: str) -> None:
+        self.words = _WORD.findall(text.lower())[:MAX_WORDS]
+        self.counts = Counter(self.words)
+
+
+def _combine(matched: int, a: int, b: int) -> float:
+    return (2 * matched / (a + b) + matched / min(a, b)) / 2 if a and b else 0.0
+
+
+def _similar(a: _Words, b: _Words, matcher: SequenceMatcher | None = None) -> float:
+    if not a.words or not b.words:
+        return 0.0
+    matcher = matcher or SequenceMatcher(None, autojunk=False)
+    matcher.set_seqs(a.words, b.words)
+    return _combine(sum(block.size for block in matcher.get_matching_blocks()), len(a.words), len(b.words))
+
+
+def _bound(a: _Words, b: _Words) -> float:
+    """An upper bound of `_similar` (words in common, in any order): cheap, to skip hopeless pairs."""
+    return _combine(sum((a.counts & b.counts).values()), len(a.words), len(b.words))
 
 
 def similarity(a: str, b: str) -> float:
     """0..1: how alike two texts are, word by word in order (module docstring)."""
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return 0.0
-    matched = sum(block.size for block in SequenceMatcher(None, wa, wb, autojunk=False).get_matching_blocks())
-    return (2 * matched / (len(wa) + len(wb)) + matched / min(len(wa), len(wb))) / 2
+    return _similar(_Words(a), _Words(b))
+
+
+class _Scorer:
+    """`score` for many pairs: each text split once, hopeless pairs skipped by an upper bound."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[_Words | None, _Words]] = {}
+        self._matcher = SequenceMatcher(None, autojunk=False)
+
+    def _of(self, item: Desired | Record) -> tuple[_Words | None, _Words]:
+        key = id(item)
+        if key not in self._cache:
+            crit = "\n".join(sorted(item.criteria)) if item.criteria else None
+            self._cache[key] = (_Words(crit) if crit is not None else None, _Words(item.content))
+        return self._cache[key]
+
+    def __call__(self, case: Desired, record: Record, floor: float = 0.0) -> float:
+        """The pair's score; below `floor`, any value below `floor`."""
+        (ca, wa), (cr, wr) = self._of(case), self._of(record)
+        if cr is None or ca is None:
+            return _similar(wa, wr, self._matcher) if _bound(wa, wr) >= floor else 0.0
+        weight = CRITERIA_WEIGHT
+        if weight * _bound(ca, cr) + (1 - weight) * _bound(wa, wr) < floor:
+            return 0.0
+        return weight * _similar(ca, cr, self._matcher) + (1 - weight) * _similar(wa, wr, self._matcher)
 
 
 def score(case: Desired, record: Record) -> float:
-    contents = similarity(case.content, record.content)
-    if not record.criteria:
-        return contents
-    criteria = similarity("\n".join(sorted(case.criteria)), "\n".join(sorted(record.criteria)))
-    return CRITERIA_WEIGHT * criteria + (1 - CRITERIA_WEIGHT) * contents
-
-
-def _fits(case: Desired, record: Record) -> bool:
-    return record.group in (None, case.group) and record.kind in (None, case.kind)
+    """The similarity score of a case and a record (module docstring)."""
+    return _Scorer()(case, record)
 
 
 def _edited(record: Record) -> bool:
@@ -132,20 +170,37 @@ def _match(desired: list[Desired], records: list[Record]) -> dict[str, tuple[Rec
     taken: set[str] = set()
     out: dict[str, tuple[Record, float | None]] = {}
     ordered = sorted(records, key=lambda r: r.retired)   # stable: live first, then as given
-    for same in (lambda c, r: r.fingerprint == c.fingerprint, lambda c, r: r.current_hash == c.content_hash):
+
+    def fits(case: Desired, record: Record) -> bool:
+        return record.ref not in taken and record.group in (None, case.group) and record.kind in (None, case.kind)
+
+    for attribute, wanted in (("fingerprint", "fingerprint"), ("current_hash", "content_hash")):
+        index: dict[str | None, list[Record]] = {}
+        for record in ordered:
+            index.setdefault(getattr(record, attribute), []).append(record)
         for case in desired:
-            if case.case_id in out:
-                continue
-            hit = next((r for r in ordered if r.ref not in taken and same(case, r) and _fits(case, r)), None)
-            if hit is not None:
-                out[case.case_id] = (hit, None)
-                taken.add(hit.ref)
-    pairs = [(score(c, r), i, j, c, r) for i, c in enumerate(desired) if c.case_id not in out
-             for j, r in enumerate(ordered) if r.ref not in taken and r.hash_at_write is not None and _fits(c, r)]
-    for s, _, _, case, record in sorted((p for p in pairs if p[0] >= SIMILARITY_THRESHOLD),
-                                        key=lambda p: (-p[0], p[1], p[2])):
+            if case.case_id not in out:
+                hit = next((r for r in index.get(getattr(case, wanted), []) if fits(case, r)), None)
+                if hit is not None:
+                    out[case.case_id] = (hit, None)
+                    taken.add(hit.ref)
+    buckets: dict[tuple[str | None, str | None], list[tuple[int, Record]]] = {}
+    for j, record in enumerate(ordered):
+        if record.ref not in taken and record.hash_at_write is not None:
+            buckets.setdefault((record.group, record.kind), []).append((j, record))
+    scorer = _Scorer()
+    pairs = []
+    for i, case in enumerate(desired):
+        if case.case_id in out:
+            continue
+        for bucket in {(case.group, case.kind), (case.group, None), (None, case.kind), (None, None)}:
+            for j, record in buckets.get(bucket, []):
+                s = scorer(case, record, SIMILARITY_THRESHOLD)
+                if s >= SIMILARITY_THRESHOLD:
+                    pairs.append((-s, i, j, case, record))
+    for s, _, _, case, record in sorted(pairs, key=lambda p: p[:3]):
         if case.case_id not in out and record.ref not in taken:
-            out[case.case_id] = (record, s)
+            out[case.case_id] = (record, -s)
             taken.add(record.ref)
     return out
 
@@ -169,7 +224,8 @@ def _matched(case: Desired, record: Record, sim: float | None) -> Decision:
     return decide("update", why)
 
 
-def _unmatched(record: Record, desired: list[Desired], matched: dict[str, str], live: set[str]) -> Decision | None:
+def _unmatched(record: Record, twins: dict[str, list[str]], matched: dict[str, str], live: set[str]
+               ) -> Decision | None:
     def decide(action: str, reason: str, **kw: object) -> Decision:
         return Decision(action, None, record.ref, record.group or "", reason, **kw)  # type: ignore[arg-type]
 
@@ -183,8 +239,7 @@ def _unmatched(record: Record, desired: list[Desired], matched: dict[str, str], 
     if _edited(record):
         return decide("conflict", "edited since casewright wrote it and no generated case matches it any more; "
                                   "left alone")
-    twin = next((matched[c.case_id] for c in desired if c.fingerprint == record.fingerprint and c.case_id in matched),
-                None)
+    twin = next((matched[cid] for cid in twins.get(record.fingerprint, []) if cid in matched), None)
     if twin is not None:
         return decide("retire", f"a duplicate of {twin}, which holds the same case", duplicate_of=twin)
     gone = tuple(t for t in record.criteria or () if t not in live)
@@ -205,11 +260,14 @@ def reconcile(desired: list[Desired], records: list[Record], live_criteria: set[
     matched_refs = {rec.ref for rec, _ in found.values()}
     by_case = {cid: rec.ref for cid, (rec, _) in found.items()}
     live = live_criteria if live_criteria is not None else {t for c in desired for t in c.criteria}
+    twins: dict[str, list[str]] = {}
+    for c in desired:
+        twins.setdefault(c.fingerprint, []).append(c.case_id)
     retired: list[str] = []
     for record in records:
         if record.ref in matched_refs:
             continue
-        decision = _unmatched(record, desired, by_case, live)
+        decision = _unmatched(record, twins, by_case, live)
         if decision is None:
             retired.append(record.ref)
         else:
