@@ -186,7 +186,8 @@ class WriteBack(WriteBackPlanner):
             self.writer.add_labels(key, [self.retire_label])
         self._mark(key, "retired", retire_comment(story, decision.reason, gone=decision.gone, label=self.retire_label,
                                                   status=self.retire_status))
-        before = status_name(issue)
+        # the status to go back to on revival (unknown when a stopped run already moved it)
+        before = status_name(issue) if status_name(issue).lower() != (self.retire_status or "").lower() else ""
         if key in self._transition:
             self.writer.transition(key, self._transition[key])
         prop = dict(self.prop(issue))

@@ -172,6 +172,8 @@ class WriteBackPlanner:
         return self.prop(issue).get("story_key") or (f.get("parent") or {}).get("key") or trace.get("story")
 
     def is_retired(self, issue: dict[str, Any]) -> bool:
+        """Retired, or being retired: the property records a finished retire (its last step), the
+        label an unfinished one."""
         labels = (issue.get("fields") or {}).get("labels") or []
         return bool(self.prop(issue).get("retired")) or self.retire_label in labels
 
@@ -198,7 +200,7 @@ class WriteBackPlanner:
                       fingerprint=prop.get("fingerprint"),
                       criteria=tuple(str(c) for c in criteria) if isinstance(criteria, list) and criteria else None,
                       content=comparable(f.get("summary"), desc), current_hash=content_hash(f.get("summary"), desc),
-                      hash_at_write=prop.get("content_hash_at_write"), retired=self.is_retired(issue),
+                      hash_at_write=prop.get("content_hash_at_write"), retired=bool(prop.get("retired")),
                       blocked=self._blocked(issue))
 
     def _check_issue_type(self, case_set: CaseSet) -> None:
@@ -259,6 +261,9 @@ class WriteBackPlanner:
                 continue
             self._existing[case.id] = issue
             reason = d.reason
+            if d.action in ("unchanged", "update") and self.is_retired(issue) and not d.revive:
+                # a retire that stopped half-way (label, no property) on a case that is back: revive it
+                d.action, d.revive, reason = "update", True, "its criterion is back: restoring it"
             if d.action == "update" and not d.revive and d.score is None:
                 f = issue.get("fields") or {}
                 if masked_hash(f.get("summary"), _text(f.get("description")), was or None) == \
@@ -272,6 +277,8 @@ class WriteBackPlanner:
 
     def _repairs(self, case: UATCase, issue: dict[str, Any], decision: Decision) -> list[str]:
         repairs = list(decision.repairs)
+        if "property" not in repairs and not {"criteria", "kind"} <= set(self.prop(issue)):
+            repairs.append("property")   # written before the property held them: matching by similarity needs them
         if self.mode == "issues" and not self.writer.is_linked(issue, self.link_type, case.story_key):
             repairs.append("link")
         labels = set((issue.get("fields") or {}).get("labels") or [])

@@ -156,3 +156,58 @@ def test_comment_mode_rewrites_the_comment_of_a_story_whose_cases_are_all_gone(s
     assert [cp.action for cp in result.plan.comments if cp.issue_key == STORY] == ["update"]
     ours = [c for c in sandbox.state.comments[story["id"]] if marker("story", STORY) in c["body"]]
     assert len(ours) == 1 and "0 UAT test cases" in ours[0]["body"] and "UAT-5-01" not in ours[0]["body"]
+
+
+def retire_stopped_after_the_label(sandbox, tmp_path):
+    """Write, delete ER-5's last criterion (nothing renumbers), and retire its case with Jira failing
+    from the second write on (the comment): the issue is labelled, nothing else."""
+    cs = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="a")
+    writer = writer_on(sandbox, sandbox.creds)
+    WriteBack(writer, mode="issues", run_id="a").run(cs)
+    last = lines(sandbox)[-1]
+    writer.update_fields(STORY, {FIELD: "\n".join(lines(sandbox)[:-1])})
+    edited = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="b")
+    sandbox.faults.fail_write_at, sandbox.faults.fail_writes_after = 2, True
+    with pytest.raises(CasewrightError, match="stopped after 0 of 1 cases to write.*Run it again"):
+        WriteBack(writer, mode="issues", run_id="b").run(edited)
+    sandbox.faults.clear()
+    [key] = [i["key"] for i in casewright_issues(sandbox) if "casewright-obsolete" in i["fields"]["labels"]]
+    issue = sandbox.state.issues[key]
+    assert not prop_of(sandbox, issue).get("retired") and not sandbox.state.comments.get(issue["id"])
+    return writer, edited, last, key, issue
+
+
+def test_a_retire_that_stopped_half_way_is_finished_by_the_rerun_with_one_comment(sandbox, tmp_path):
+    writer, edited, last, key, issue = retire_stopped_after_the_label(sandbox, tmp_path)
+    # the rerun's first write is the comment: Jira applies it and the answer is lost; it is not sent twice
+    sandbox.faults.fail_write_at, sandbox.faults.apply_then_fail = 1, True
+    result = WriteBack(writer, mode="issues", run_id="c").run(edited)
+    sandbox.faults.clear()
+    assert [(i.action, i.target) for i in result.plan.items if i.action == "retire"] == [("retire", key)]
+    notes = [c for c in sandbox.state.comments[issue["id"]] if marker("retired", key) in c["body"]]
+    assert len(notes) == 1 and " ".join(last.split())[:40] in " ".join(notes[0]["body"].split())
+    assert prop_of(sandbox, issue)["retired"]["run_id"] == "c"
+    sandbox.reset_log()
+    WriteBack(writer, mode="issues", run_id="d").run(edited)
+    assert sandbox.writes() == []
+    # the criterion comes back: the issue is revived in place, not duplicated
+    writer.update_fields(STORY, {FIELD: "\n".join(lines(sandbox) + [last])})
+    back = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="e")
+    revived = WriteBack(writer, mode="issues", run_id="e").run(back)
+    assert revived.plan.counts()["create"] == 0
+    assert [i.target for i in revived.plan.items if i.reason == "its criterion is back: restoring it"] == [key]
+    assert "casewright-obsolete" not in issue["fields"]["labels"] and not prop_of(sandbox, issue).get("retired")
+    assert marker("revived", key) in sandbox.state.comments[issue["id"]][-1]["body"]
+
+
+def test_a_case_whose_retire_stopped_half_way_and_whose_criterion_came_back_is_restored(sandbox, tmp_path):
+    writer, _, last, key, issue = retire_stopped_after_the_label(sandbox, tmp_path)
+    writer.update_fields(STORY, {FIELD: "\n".join(lines(sandbox) + [last])})
+    back = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="c")
+    result = WriteBack(writer, mode="issues", run_id="c").run(back)
+    assert result.plan.counts()["create"] == 0 and result.plan.counts()["retire"] == 0
+    assert [(i.action, i.target) for i in result.plan.items if i.target == key] == [("update", key)]
+    assert "casewright-obsolete" not in issue["fields"]["labels"] and not prop_of(sandbox, issue).get("retired")
+    sandbox.reset_log()
+    WriteBack(writer, mode="issues", run_id="d").run(back)
+    assert sandbox.writes() == []
