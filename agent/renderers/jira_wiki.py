@@ -313,6 +313,7 @@ def _quoted(text: str, limit: int = 300) -> str:
 def retire_comment(story_key: str, reason: str, *, gone: tuple[str, ...] = (), label: str,
                    status: str | None = None) -> str:
     """The comment on a case issue casewright retires: why, and that the issue and its link stay."""
+    story_key = _quoted(story_key, 40)
     lines = ["h3. casewright retired this test case",
              f"It no longer verifies a current acceptance criterion of {story_key}: {reason}."]
     lines += [f"* No longer in {story_key}: {_quoted(text)}" for text in gone]
@@ -325,4 +326,4 @@ def retire_comment(story_key: str, reason: str, *, gone: tuple[str, ...] = (), l
 def revive_comment(story_key: str) -> str:
     """The comment on a retired case issue casewright brings back."""
     return ("h3. casewright restored this test case\n"
-            f"Its acceptance criterion is back in {story_key}; the case is current again.")
+            f"Its acceptance criterion is back in {_quoted(story_key, 40)}; the case is current again.")

@@ -51,6 +51,7 @@ from connectors.jira_writer import JiraWriter
 
 _ISSUE_FIELDS = "summary,description,labels,issuelinks,parent,issuetype,project,status"
 _TRACE = re.compile(r"^\s*\*\s*(Story|Kind):\s*(\S+)\s*$", re.MULTILINE | re.IGNORECASE)
+_CRITERIA = re.compile(r"^\s*\*\s*Criteria:(.*)$", re.MULTILINE | re.IGNORECASE)
 DEFAULT_RETIRE_LABEL = "casewright-obsolete"
 
 
@@ -61,6 +62,13 @@ def _summary_line(title: str) -> str:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def named_stories(issue: dict[str, Any]) -> set[str]:
+    """The stories whose criteria a case issue's description names (``* Criteria: ER-2/AC-1, ER-3/AC-1``)."""
+    found = _CRITERIA.search(_text((issue.get("fields") or {}).get("description") or ""))
+    ids = [c.strip() for c in found.group(1).split(",")] if found else []
+    return {c.split("/", 1)[0] for c in ids if "/" in c}
 
 
 def status_name(issue: dict[str, Any]) -> str:
@@ -163,6 +171,8 @@ class WriteBackPlanner:
             story = self._story_of(issue)
             if story is not None and story not in story_keys:
                 continue  # another epic's case
+            if not named_stories(issue) <= story_keys:
+                continue  # it verifies a story outside this run (a journey, with --stories): not ours to judge
             out.append(issue)
         return sorted(out, key=lambda i: int(i["key"].rsplit("-", 1)[1]))
 
