@@ -148,7 +148,7 @@ record_st = st.lists(st.tuples(text, st.sampled_from(["ER-5", "ER-6", None]), st
                                st.booleans(), st.booleans(), st.booleans(), st.booleans()), max_size=6)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(desired_st, record_st)
 def test_every_case_once_every_record_at_most_once_and_nothing_edited_is_written(want, have):
     desired = [case(f"C-{i}", t, group=g, kind=k) for i, (t, g, k) in enumerate(want)]
