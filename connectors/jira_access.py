@@ -36,6 +36,8 @@ class JiraAccess:
     test_issue_type: str = "Test"
     test_link_type: str = "Tests"
     epic_link_mode: str = "auto"
+    retire_label: str = "casewright-obsolete"
+    retire_status: str | None = None
     confluence_url: str | None = None
     confluence_email: str | None = None
     confluence_api_token: str | None = field(default=None, repr=False)
@@ -55,6 +57,7 @@ class JiraAccess:
             pat=_secret(settings.jira_pat), deployment=settings.jira_deployment,
             ac_field_name=settings.ac_field_name, test_issue_type=settings.test_issue_type,
             test_link_type=settings.test_link_type, epic_link_mode=settings.epic_link_mode,
+            retire_label=settings.retire_label, retire_status=settings.retire_status or None,
             confluence_url=settings.confluence_url, confluence_email=settings.confluence_email,
             confluence_api_token=_secret(settings.confluence_api_token), confluence_pat=_secret(settings.confluence_pat),
             confluence_cql=settings.confluence_cql,

@@ -1,6 +1,6 @@
 """Low-level writes to Jira with the `jira` client, each with bounded retries (see atlassian_http):
 create and update issues, issue properties, labels, issue links (type resolved from
-/issueLinkType), comments. The planning (what to write, idempotency, conflicts) lives in
+/issueLinkType), comments, workflow transitions. The planning (what to write, idempotency, conflicts) lives in
 agent/writeback/; this module only performs single operations and reports failures clearly.
 
 Creating is not idempotent on the wire: when a create (issue or comment) fails in a way that may
@@ -128,6 +128,16 @@ class JiraWriter:
     def add_labels(self, key: str, labels: list[str]) -> None:
         if labels:
             self.update_fields(key, {}, {"labels": [{"add": lb} for lb in labels]})
+
+    # -- workflow ------------------------------------------------------------------------------------
+    def transitions(self, key: str) -> list[dict[str, Any]]:
+        """The transitions the issue's workflow offers from its current status (each with its `to` status)."""
+        raw = self._call(lambda: self.client._get_json(f"issue/{key}/transitions"), f"read the transitions of {key}")
+        return list((raw or {}).get("transitions") or [])
+
+    def transition(self, key: str, transition_id: str) -> None:
+        self._call(lambda: self._post(f"issue/{key}/transitions", {"transition": {"id": str(transition_id)}}),
+                   f"move {key} by transition {transition_id}")
 
     # -- properties ----------------------------------------------------------------------------------
     def set_property(self, key: str, prop: str, value: Any) -> None:

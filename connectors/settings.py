@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     test_link_type: str = Field("Tests", validation_alias=_env("CASEWRIGHT_TEST_LINK_TYPE"))
     epic_link_mode: str = Field("auto", validation_alias=_env("CASEWRIGHT_EPIC_LINK"),
                                 description="parent (Cloud), epic-link (Data Center) or auto")
+    retire_label: str = Field("casewright-obsolete", pattern=r"^\S+$", validation_alias=_env("CASEWRIGHT_RETIRE_LABEL"),
+                              description="Label write-back puts on a case issue whose criterion is gone (one word)")
+    retire_status: str | None = Field(None, validation_alias=_env("CASEWRIGHT_RETIRE_STATUS"),
+                                      description="Status such an issue is moved to as well; unset: the label only")
 
     # -- Confluence ---------------------------------------------------------------------------
     confluence_url: str | None = Field(None, validation_alias=_env("CONFLUENCE_URL"))

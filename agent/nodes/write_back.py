@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import RunContext
 from agent.state import State, case_set
-from agent.writeback.jira import WriteBack, report_path_for
+from agent.writeback.jira import WriteBack
 
 
 def write_back_for(ctx: RunContext, epic_key: str, run_id: str) -> WriteBack:
@@ -18,7 +18,7 @@ def write_back_for(ctx: RunContext, epic_key: str, run_id: str) -> WriteBack:
     access = ctx.jira()
     return WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
                      link_type=access.test_link_type, run_id=run_id,
-                     report_path=report_path_for(cfg.out_dir, cfg.formats, epic_key))
+                     retire_label=access.retire_label, retire_status=access.retire_status)
 
 
 def write_back(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:

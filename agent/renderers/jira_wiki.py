@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from typing import get_args
 
-from agent.models import CaseKind, SourceRef, Step, Story, UATCase
+from agent.models import CaseKind, CaseSet, SourceRef, Step, Story, UATCase
 from agent.renderers.common import kind_label
 from connectors.errors import CasewrightError
 
@@ -272,3 +272,58 @@ def comment_for_story(story: Story, cases: list[UATCase]) -> str:
     if low:
         lines.append(f"(!) Low confidence, review before use: {', '.join(low)}")
     return "\n".join(lines)
+
+
+def epic_summary(case_set: CaseSet, *, written_as: str, per_story: bool, conflicts: list[str],
+                 retired: list[str], retire_label: str) -> str:
+    """The epic's summary comment: the state of things (cases, coverage, conflicts, retired cases,
+    findings), so an unchanged rerun gives the same text. It names no local path or option of the
+    run: two runs with different output folders give the same comment."""
+    cs = case_set
+    lines = [f"h3. casewright: UAT cases for {cs.epic.key}",
+             f"{len(cs.cases)} cases for {len(cs.stories)} stories, written as {written_as}.",
+             f"Coverage: {sum(1 for c in cs.coverage if c.covered)} of {len(cs.coverage)} acceptance criteria "
+             f"verified ({cs.coverage_ratio * 100:.0f}%)."]
+    if per_story:
+        lines.append("||Story||Cases||")
+        lines += [f"|{story.key}|{len(cs.cases_for(story.key))}|" for story in cs.stories]
+    if conflicts:
+        lines.append(f"(!) {len(conflicts)} case(s) were edited in Jira and left alone: " + ", ".join(sorted(conflicts)))
+    if retired:
+        lines.append(f"{len(retired)} case(s) no longer verify a current criterion and are retired "
+                     f"(label {retire_label}): " + ", ".join(sorted(retired, key=_key_order)))
+    errors = [f for f in cs.findings if f.severity == "error"]
+    warnings = [f for f in cs.findings if f.severity == "warning"]
+    lines.append(f"Findings: {len(errors)} errors, {len(warnings)} warnings, "
+                 f"{len(cs.findings) - len(errors) - len(warnings)} notes.")
+    lines += [f"* {f.story_key or cs.epic.key}: {escape_inline(' '.join(f.message.split()))}" for f in (errors + warnings)[:10]]
+    return "\n".join(lines)
+
+
+def _key_order(key: str) -> tuple[str, int]:
+    project, _, number = key.rpartition("-")
+    return (project, int(number)) if number.isdigit() else (key, 0)
+
+
+def _quoted(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return escape_inline(flat if len(flat) <= limit else flat[: limit - 3] + "...")
+
+
+def retire_comment(story_key: str, reason: str, *, gone: tuple[str, ...] = (), label: str,
+                   status: str | None = None) -> str:
+    """The comment on a case issue casewright retires: why, and that the issue and its link stay."""
+    story_key = _quoted(story_key, 40)
+    lines = ["h3. casewright retired this test case",
+             f"It no longer verifies a current acceptance criterion of {story_key}: {reason}."]
+    lines += [f"* No longer in {story_key}: {_quoted(text)}" for text in gone]
+    marked = f"label {label}" + (f" and status {status}" if status else "")
+    lines.append(f"The issue and its link to {story_key} are kept for history ({marked}). "
+                 "If the criterion comes back, casewright restores this case.")
+    return "\n".join(lines)
+
+
+def revive_comment(story_key: str) -> str:
+    """The comment on a retired case issue casewright brings back."""
+    return ("h3. casewright restored this test case\n"
+            f"Its acceptance criterion is back in {_quoted(story_key, 40)}; the case is current again.")

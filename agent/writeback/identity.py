@@ -2,14 +2,18 @@
 write-back recognises its own work by.
 
 Every case issue carries the label ``casewright``, a per-case label ``casewright-case-<case id>``
-and the issue property ``casewright.case``::
+(the id of its first write) and the issue property ``casewright.case``::
 
-    {"case_id", "story_key", "fingerprint", "content_hash_at_write", "run_id"}
+    {"case_id", "story_key", "kind", "fingerprint", "criteria", "content_hash_at_write", "run_id",
+     "retired"}
 
 ``fingerprint`` is the case's content identity: the story key, the TEXT of its criteria and its
-normalised content, not the positional case or criterion ids; ``content_hash_at_write`` hashes the
-summary and description exactly as casewright wrote them. Story comments and the epic summary
-carry a marker line and a property on their issue (``casewright.comment`` / ``casewright.summary``).
+normalised content, not the positional case or criterion ids; ``criteria`` holds those texts
+(`criterion_text`, for matching by similarity and for saying which criterion went away);
+``content_hash_at_write`` hashes the summary and description exactly as casewright wrote them;
+``retired`` is null, or ``{"reason", "run_id", "status_before"}`` once casewright retired the
+issue. Story comments and the epic summary carry a marker line and a property on their issue
+(``casewright.comment`` / ``casewright.summary``); retire and revive comments a marker line.
 """
 
 from __future__ import annotations
@@ -25,13 +29,25 @@ LABEL = "casewright"
 CASE_PROPERTY = "casewright.case"
 COMMENT_PROPERTY = "casewright.comment"
 SUMMARY_PROPERTY = "casewright.summary"
-_MARKER = re.compile(r"\[casewright:(story|summary) ([A-Za-z][A-Za-z0-9_]*-\d+)\]")
+CRITERION_CHARS = 500
+"""How much of each criterion's text the property keeps (the property must stay under 32 kB)."""
 
 
 def normalise(text: str | None) -> str:
     """Whitespace-insensitive form: each line's runs of spaces collapsed, blank lines dropped."""
     lines = [" ".join(line.split()) for line in str(text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return "\n".join(line for line in lines if line)
+
+
+def criterion_text(text: str | None) -> str:
+    """A criterion's text as the property keeps it and matching compares it: normalised, bounded."""
+    return normalise(text)[:CRITERION_CHARS]
+
+
+def criteria_of(case: UATCase, criteria: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The texts of the criteria a case verifies (`criteria`: criterion id -> text), sorted."""
+    texts = criteria or {}
+    return tuple(sorted(criterion_text(texts.get(cid, cid)) for cid in case.criterion_ids))
 
 
 def _digest(payload: Any) -> str:
@@ -64,13 +80,21 @@ def content_hash(summary: str | None, description: str | None) -> str:
 _CRITERION_ID = re.compile(r"\b[A-Za-z][A-Za-z0-9_]*-\d+/[A-Za-z]+-?\d+\b")
 
 
+def mask_ids(text: str | None, case_id: str | None = None) -> str:
+    """The text with the positional ids (criterion ids, and `case_id`) blanked."""
+    out = _CRITERION_ID.sub("<criterion>", str(text or ""))
+    return out.replace(case_id, "<case>") if case_id else out
+
+
 def masked_hash(summary: str | None, description: str | None, case_id: str | None = None) -> str:
-    """`content_hash` with the positional ids (the case id, criterion ids) blanked: two renderings of
-    the same content under renumbered ids hash alike."""
-    def mask(text: str | None) -> str:
-        out = _CRITERION_ID.sub("<criterion>", str(text or ""))
-        return out.replace(case_id, "<case>") if case_id else out
-    return content_hash(mask(summary), mask(description))
+    """`content_hash` with the positional ids blanked: two renderings of the same content under
+    renumbered ids hash alike."""
+    return content_hash(mask_ids(summary, case_id), mask_ids(description, case_id))
+
+
+def comparable(summary: str | None, description: str | None) -> str:
+    """What a case issue holds, as matching by similarity compares it: normalised, ids blanked."""
+    return normalise(mask_ids(summary) + "\n" + mask_ids(description))
 
 
 def case_label(case_id: str) -> str:

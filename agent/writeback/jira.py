@@ -6,36 +6,39 @@ Modes (`--write-back`):
 - ``subtasks``: one sub-task per case under its story;
 - ``comment``: one formatted comment per story listing its cases;
 - ``none``: nothing is written.
-In every mode but ``none`` one summary comment on the epic (cases, coverage, findings, report).
+In every mode but ``none`` one summary comment on the epic (cases, coverage, conflicts, retired
+cases, findings).
 
-How casewright recognises its own issues and comments is agent/writeback/identity.py; what each
-case, comment and the summary gets (create, update, unchanged, conflict) is agent/writeback/plan.py.
-This module carries the plan out. A rerun after a crash finds what the crashed run created by its
-label (the label is set in the create call itself), repairs a missing property or link, and never
-creates a second issue for a case; creates whose response was lost are looked up by label before
-being resent.
+How casewright recognises its own issues and comments is agent/writeback/identity.py; which issue
+holds which case is agent/writeback/reconcile.py; what each case, issue, comment and the summary
+gets is agent/writeback/plan.py. This module carries the plan out. A rerun after a crash finds
+what the crashed run created (the id label is set in the create call itself, the content is
+compared), repairs a missing property, link or label, and never creates a second issue for a
+case; creates whose response was lost are looked up by label before being resent. Retiring and
+reviving are done step by step (label, comment, status, then the property that records it), each
+step skipped when a run that stopped half-way already did it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from agent.models import CaseSet, UATCase
-from agent.renderers.common import safe_filename
+from agent.renderers.jira_wiki import retire_comment, revive_comment
 from agent.writeback.identity import (
     CASE_PROPERTY,
     COMMENT_PROPERTY,
     LABEL,
     SUMMARY_PROPERTY,
-    case_label,
     clean_label,
     content_hash,
+    criteria_of,
     fingerprint,
     marker,
 )
-from agent.writeback.plan import CommentPlan, PlanItem, WriteBackPlan, WriteBackPlanner
+from agent.writeback.plan import CommentPlan, PlanItem, WriteBackPlan, WriteBackPlanner, status_name
+from agent.writeback.reconcile import Decision
 from connectors.atlassian_http import AtlassianError
 from connectors.errors import CasewrightError
 
@@ -64,12 +67,16 @@ class WriteBack(WriteBackPlanner):
             return result
         before = self.writer.writes
         done = 0
+        issues = self.mode in ("issues", "subtasks")
         try:
-            if self.mode in ("issues", "subtasks"):
+            if issues:
                 cases = {c.id: c for c in case_set.cases}
                 for item in plan.items:
                     at = self.writer.writes
-                    self._execute_issue(cases[item.case_id], item, result)
+                    if item.action == "retire":
+                        self._execute_retire(*self._retiring[item.target or ""])
+                    elif item.case_id:
+                        self._execute_issue(cases[item.case_id], item, result)
                     done += self.writer.writes > at   # cases actually written, not those left as they were
             else:
                 for cp in plan.comments:
@@ -82,22 +89,30 @@ class WriteBack(WriteBackPlanner):
             if plan.summary is not None:
                 self._execute_comment(plan.summary, SUMMARY_PROPERTY)
         except AtlassianError as exc:
-            total = (sum(1 for i in plan.items if i.action in ("create", "update") or i.repairs)
-                     if self.mode in ("issues", "subtasks") else len(plan.comments))
+            total = (sum(1 for i in plan.items if i.action in ("create", "update", "retire") or i.repairs)
+                     if issues else len(plan.comments))
             raise CasewrightError(f"write-back to Jira stopped after {done} of {total} "
-                                  f"{'cases to write' if self.mode in ('issues', 'subtasks') else 'story comments'}: {exc}. "
+                                  f"{'cases to write' if issues else 'story comments'}: {exc}. "
                                   "Run it again: finished work is found and not repeated") from None
         finally:
             result.writes = self.writer.writes - before
         return result
 
     def _property(self, case: UATCase, summary: str, description: str) -> dict[str, Any]:
-        return {"case_id": case.id, "story_key": case.story_key, "fingerprint": fingerprint(case, self._texts),
-                "content_hash_at_write": content_hash(summary, description), "run_id": self.run_id}
+        return {"case_id": case.id, "story_key": case.story_key, "kind": case.kind,
+                "fingerprint": fingerprint(case, self._texts), "criteria": list(criteria_of(case, self._texts)),
+                "content_hash_at_write": content_hash(summary, description), "run_id": self.run_id, "retired": None}
 
     def _find_by_label(self, label: str) -> str | None:
         hits = self.writer.search(f'labels = "{label}" ORDER BY key ASC', fields="summary")
         return hits[0]["key"] if hits else None
+
+    def _labels(self, case: UATCase, id_label: str) -> list[str]:
+        # only casewright adds labels in its own namespace (`casewright*`): write-back finds its issues by
+        # `casewright-case-*`, so a case label there (from a model's answer, say) is dropped
+        return [LABEL, id_label] + list(dict.fromkeys(
+            clean_label(lb) for lb in case.labels
+            if clean_label(lb) and not clean_label(lb).lower().startswith(LABEL)))
 
     def _execute_issue(self, case: UATCase, item: PlanItem, result: WriteBackResult) -> None:
         if item.action == "conflict":
@@ -105,17 +120,9 @@ class WriteBack(WriteBackPlanner):
                 result.keys[case.id] = item.target
             return
         summary, description = self._desired(case)
-        label = self._create_label.get(case.id, case_label(case.id)) if item.action == "create" else case_label(case.id)
-        have = set(((self._existing.get(case.id) or {}).get("fields") or {}).get("labels") or [])
-        if item.action != "create" and any(lb.startswith("casewright-case-") for lb in have):
-            # the issue keeps the id label of its first write (ids are positional; another case may hold this id now)
-            label = next(lb for lb in sorted(have) if lb.startswith("casewright-case-"))
-            label = case_label(case.id) if case_label(case.id) in have else label
-        # only casewright adds labels in its own namespace (`casewright*`): write-back finds its issues by
-        # `casewright-case-*`, so a case label there (from a model's answer, say) is dropped
-        labels = [LABEL, label] + list(dict.fromkeys(
-            clean_label(lb) for lb in case.labels
-            if clean_label(lb) and not clean_label(lb).lower().startswith(LABEL)))
+        issue = self._existing.get(case.id)
+        labels = self._labels(case, self.id_label(case, issue))
+        have = set(((issue or {}).get("fields") or {}).get("labels") or [])
         if item.action == "create":
             project = case.story_key.rsplit("-", 1)[0]
             fields: dict[str, Any] = {"project": {"key": project}, "summary": summary, "description": description,
@@ -125,28 +132,81 @@ class WriteBack(WriteBackPlanner):
                 fields["parent"] = {"key": case.story_key}
             else:
                 fields["issuetype"] = {"name": self.test_issue_type}
-            key = self.writer.create_issue(fields, find_existing=lambda: self._find_by_label(label))
+            key = self.writer.create_issue(fields, find_existing=lambda: self._find_by_label(labels[1]))
             item.target = key
             self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))
             if self.mode == "issues":
                 self.writer.link(self.link_type, key, case.story_key)
         elif item.action == "update":
             key = item.target or ""
-            self.writer.update_fields(key, {"summary": summary, "description": description},
-                                      {"labels": [{"add": lb} for lb in labels if lb not in have]} if set(labels) - have else None)
+            ops = [{"add": lb} for lb in labels if lb not in have]
+            ops += [{"remove": self.retire_label}] if self.retire_label in have else []
+            self.writer.update_fields(key, {"summary": summary, "description": description}, {"labels": ops} if ops else None)
+            if issue is not None and self.is_retired(issue):
+                self._revive(issue, case.story_key)
             self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))
             if self.mode == "issues" and "link" in item.repairs:
                 self.writer.link(self.link_type, key, case.story_key)
         else:  # unchanged: repair what an interrupted run left undone
             key = item.target or ""
             if "labels" in item.repairs:
-                self.writer.add_labels(key, [LABEL, label])
+                self.writer.add_labels(key, [lb for lb in labels[:2] if lb not in have])
             if "property" in item.repairs:
                 self.writer.set_property(key, CASE_PROPERTY, self._property(case, summary, description))
             if "link" in item.repairs:
                 self.writer.link(self.link_type, key, case.story_key)
         result.keys[case.id] = item.target or ""
 
+    # -- retire and revive ---------------------------------------------------------------------------
+    def _last_mark(self, key: str) -> tuple[str | None, Any]:
+        """The last retire/revive comment casewright left on an issue: ("retired"|"revived"|None, its id)."""
+        tags = {kind: marker(kind, key) for kind in ("retired", "revived")}
+        for c in reversed(self.writer.comments(key)):
+            body = c.get("body") if isinstance(c.get("body"), str) else ""
+            for kind, tag in tags.items():
+                if tag in body:
+                    return kind, c.get("id")
+        return None, None
+
+    def _mark(self, key: str, kind: str, body: str) -> None:
+        """Add the retire or revive comment, unless it is the last such comment already."""
+        if self._last_mark(key)[0] == kind:
+            return
+        def find() -> str | None:
+            last, comment_id = self._last_mark(key)
+            return str(comment_id) if last == kind else None
+
+        self.writer.add_comment(key, body + "\n\n" + f"_{marker(kind, key)} written by casewright_", find_existing=find)
+
+    def _execute_retire(self, issue: dict[str, Any], decision: Decision) -> None:
+        key = issue["key"]
+        labels = (issue.get("fields") or {}).get("labels") or []
+        story = decision.group or "its story"
+        if self.retire_label not in labels:
+            self.writer.add_labels(key, [self.retire_label])
+        self._mark(key, "retired", retire_comment(story, decision.reason, gone=decision.gone, label=self.retire_label,
+                                                  status=self.retire_status))
+        # the status to go back to on revival (unknown when a stopped run already moved it)
+        before = status_name(issue) if status_name(issue).lower() != (self.retire_status or "").lower() else ""
+        if key in self._transition:
+            self.writer.transition(key, self._transition[key])
+        prop = dict(self.prop(issue))
+        prop["retired"] = {"reason": decision.reason, "run_id": self.run_id, "status_before": before}
+        self.writer.set_property(key, CASE_PROPERTY, prop)
+
+    def _revive(self, issue: dict[str, Any], story_key: str) -> None:
+        """Bring a retired issue back (after its fields were rewritten): its status, a comment."""
+        key = issue["key"]
+        back = str((self.prop(issue).get("retired") or {}).get("status_before") or "")
+        retired_as = (self.retire_status or "").lower()
+        if retired_as and back and back.lower() != retired_as and status_name(issue).lower() == retired_as:
+            hit = next((t for t in self.writer.transitions(key)
+                        if str((t.get("to") or {}).get("name", "")).lower() == back.lower()), None)
+            if hit is not None:   # else the workflow offers no way back: the status stays, the label is gone
+                self.writer.transition(key, str(hit["id"]))
+        self._mark(key, "revived", revive_comment(story_key))
+
+    # -- comments ------------------------------------------------------------------------------------
     def _execute_comment(self, cp: CommentPlan, prop_key: str) -> None:
         def remember(comment_id: str) -> None:
             self.writer.set_property(cp.issue_key, prop_key, {"comment_id": comment_id, "run_id": self.run_id,
@@ -169,9 +229,3 @@ class WriteBack(WriteBackPlanner):
         elif "property" in cp.repairs and cp.comment_id:
             remember(cp.comment_id)
 
-
-def report_path_for(out_dir: str, formats: list[str], epic_key: str) -> str | None:
-    for fmt, suffix in (("md", "md"), ("json", "json"), ("csv", "csv")):
-        if fmt in formats:
-            return str(Path(out_dir) / f"{safe_filename(epic_key)}.{suffix}")
-    return None

@@ -74,7 +74,10 @@ def print_write_back(summary: dict, out: Console | None = None) -> None:
     wb = summary.get("write_back")
     if not wb:
         return
+    from rich.markup import escape
     from rich.table import Table
+
+    from agent.writeback.reconcile import ACTIONS
 
     out = out or console
     counts = wb.get("counts") or {}
@@ -87,14 +90,15 @@ def print_write_back(summary: dict, out: Console | None = None) -> None:
         if item.get("action") == "unchanged" and not item.get("repairs"):
             continue
         note = item.get("reason") or (("repair: " + ", ".join(item["repairs"])) if item.get("repairs") else "")
-        table.add_row(item["case_id"], item["story_key"], item["action"], item.get("target") or "", note)
+        case = item["case_id"] or (f"(was {item['was']})" if item.get("was") else "-")
+        table.add_row(escape(case), escape(item["story_key"]), item["action"], escape(item.get("target") or ""),
+                      escape(note))
         shown += 1
     if shown:
         out.print(table)
-    line = ", ".join(f"{counts.get(a, 0)} {a}" for a in ("create", "update", "unchanged", "conflict"))
+    line = ", ".join(f"{counts.get(a, 0)} {a}" for a in ACTIONS)
     summary_action = (wb.get("summary") or {}).get("action")
     out.print(f"Write-back {wb.get('mode')}: {line}; epic summary comment: {summary_action or 'none'}"
               + ("" if wb.get("dry_run") else f"; {wb.get('writes', 0)} writes"))
-    for label in ("obsolete", "duplicates"):
-        if wb.get(label):
-            out.print(f"  {label} (left alone): {', '.join(wb[label])}")
+    if wb.get("retired"):
+        out.print(f"  retired before (nothing to do): {escape(', '.join(wb['retired']))}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from agent.configuration import Configuration
@@ -21,8 +25,8 @@ def live_jira(sandbox):
 
 
 def run(tmp_path, services=None, **over):
-    cfg = Configuration(source="jira", formats=["md"], data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),
-                        **over)
+    options = {"formats": ["md"], "data_dir": str(tmp_path / "data"), "out_dir": str(tmp_path / "out"), **over}
+    cfg = Configuration(source="jira", **options)
     return generate_epic("ER-8", cfg, services)
 
 
@@ -37,10 +41,31 @@ def test_generate_from_jira_writes_back_and_reports(live_jira, tmp_path):
     assert str(report) in done.report_paths
     epic = live_jira.state.issues["ER-8"]
     [summary] = [c for c in live_jira.state.comments[epic["id"]] if "[casewright:summary ER-8]" in c["body"]]
-    assert f"Report: {report}" in summary["body"]
+    assert "Report:" not in summary["body"]
     again = run(tmp_path, live_jira.services, write_back="issues")
     assert again.summary["write_back"]["counts"]["unchanged"] == again.summary["cases"]
     assert again.summary["write_back"]["writes"] == 0
+
+
+def test_a_rerun_with_another_out_dir_changes_nothing_in_jira_and_no_local_path_goes_there(live_jira, tmp_path):
+    first = run(tmp_path, live_jira.services, write_back="issues", out_dir=str(tmp_path / "out-a"), formats=["md", "json"])
+    assert first.summary["write_back"]["counts"]["create"] == first.summary["cases"] > 0
+    epic = live_jira.state.issues["ER-8"]
+    [summary] = [c for c in live_jira.state.comments[epic["id"]] if "[casewright:summary ER-8]" in c["body"]]
+    body = summary["body"]
+    live_jira.reset_log()
+    again = run(tmp_path, live_jira.services, write_back="issues", out_dir=str(tmp_path / "elsewhere" / "out-b"),
+                formats=["md", "csv"])
+    assert again.summary["write_back"]["summary"]["action"] == "unchanged"
+    assert again.summary["write_back"]["writes"] == 0 and live_jira.writes() == []
+    assert summary["body"] == body
+    # nothing casewright ever sent to Jira names a local path: not the output, data or temporary folders
+    sent = json.dumps([r.body for r in live_jira.state.requests if r.is_write] +
+                      [c["body"] for cs in live_jira.state.comments.values() for c in cs] +
+                      [i["fields"].get("description") for i in live_jira.state.issues.values()] +
+                      list(live_jira.state.properties.values()))
+    for path in (str(tmp_path), str(Path(tmp_path).resolve()), "out-a", "out-b", os.getcwd()):
+        assert path not in sent
 
 
 def test_write_back_none_touches_nothing(live_jira, tmp_path):

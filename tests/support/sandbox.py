@@ -74,8 +74,9 @@ def writer_on(server: SandboxServer, creds: Creds):
     return writer_for(server.url, retry=FAST_RETRY, **creds.kwargs())
 
 
-def case_set_from_jira(server: SandboxServer, creds: Creds, epic: str, tmp_path, run: str = "r"):
-    """Read the epic live, generate its cases with the real graph (rules generator), return the CaseSet."""
+def case_set_from_jira(server: SandboxServer, creds: Creds, epic: str, tmp_path, run: str = "r", **options):
+    """Read the epic live, generate its cases with the real graph (rules generator), return the CaseSet
+    (`options`: more Configuration fields, e.g. story_keys)."""
     from agent.configuration import Configuration
     from agent.generation.template import load_template
     from agent.runner import generate_epic
@@ -84,6 +85,7 @@ def case_set_from_jira(server: SandboxServer, creds: Creds, epic: str, tmp_path,
 
     ws = source_for(server, creds).workspace_for_epic(epic)
     path = save_workspace(ws, tmp_path / f"{epic}-{run}.json")
-    cfg = Configuration(source=str(path), formats=[], data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"))
+    cfg = Configuration(source=str(path), formats=[], data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),
+                        **options)
     result = generate_epic(epic, cfg)
     return case_set(result.state, cfg, load_template().name)

@@ -2,9 +2,9 @@
 
 serverInfo, myself, field, issuetype, project/{key}, search (Data Center: startAt/total; Cloud
 answers 410 like the real one), search/jql (Cloud: nextPageToken/isLast), issue
-(GET/POST/PUT/DELETE), issue/{key}/comment (GET/POST, GET/PUT/DELETE by id), issueLinkType,
-issueLink, issue/{key}/properties (list, GET, PUT, DELETE), issue/{key}/remotelink, in Jira's
-own response and error shapes.
+(GET/POST/PUT/DELETE), issue/{key}/comment (GET/POST, GET/PUT/DELETE by id), issue/{key}/transitions
+(GET/POST, workflow.py), issueLinkType, issueLink, issue/{key}/properties (list, GET, PUT, DELETE),
+issue/{key}/remotelink, in Jira's own response and error shapes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from connectors.emulators.atlassian.jql import JqlError, compile_jql, sort_issues
 from connectors.emulators.atlassian.responses import JIRA_PREFIXES, base, jira_error
 from connectors.emulators.atlassian.state import BadRequest, NotFound, SandboxState, now_jira
+from connectors.emulators.atlassian.workflow import WorkflowError
 
 
 def _list_param(request: Request, name: str, body: dict[str, Any] | None = None) -> list[str] | None:
@@ -272,6 +273,23 @@ def register_jira_routes(app: FastAPI, state: SandboxState) -> None:
             state.comments[found["id"]].remove(c)
             return Response(status_code=204)
         return JSONResponse(render_comment(request, found, c))
+
+    @jira_route("/issue/{key}/transitions", ["GET", "POST"])
+    async def transitions(request: Request, key: str) -> Response:
+        found = state.get_issue(key)
+        if request.method == "GET":
+            return JSONResponse({"expand": "transitions", "transitions": state.workflow.transitions(base(request), found)})
+        body = await read_body(request)
+        spec = body.get("transition") if isinstance(body, dict) else None
+        wanted = spec.get("id") if isinstance(spec, dict) else None
+        if not wanted:
+            raise BadRequest(["Missing 'transition' identifier"])
+        try:
+            state.workflow.apply(base(request), found, str(wanted))
+        except WorkflowError as exc:
+            raise BadRequest([str(exc)]) from None
+        found["fields"]["updated"] = now_jira()
+        return Response(status_code=204)
 
     def link_type_json(request: Request, lt: dict[str, Any]) -> dict[str, Any]:
         return {"id": lt["id"], "name": lt["name"], "inward": lt["inward"], "outward": lt["outward"],

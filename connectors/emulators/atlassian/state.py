@@ -1,4 +1,5 @@
-"""The emulator's data: issues, comments, properties, links and pages, seeded from a workspace.
+"""The emulator's data: issues, comments, properties, links, the workflow and pages, seeded from a
+workspace.
 
 Everything is held in memory behind one lock; the HTTP layer (app.py, jira_routes.py,
 confluence_routes.py) turns requests into calls on SandboxState and its results into
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
+from connectors.emulators.atlassian.workflow import Workflow
 from connectors.workspace import Workspace
 
 DEFAULT_LINK_TYPES = [
@@ -90,6 +92,7 @@ class SandboxState:
         self.remote_links: dict[str, list[dict[str, Any]]] = {}  # issue id -> links
         self.links: dict[str, dict[str, Any]] = {}  # link id -> {type, inward key, outward key}
         self.extra_issue_types: list[tuple[str, str, bool]] = []  # (id, name, subtask) an app adds (Xray's)
+        self.workflow = Workflow()  # statuses and transitions (workflow.py)
         self._ids = itertools.count(20000)
         self.projects: dict[str, dict[str, Any]] = {}
         for p in ws.projects:
@@ -113,6 +116,9 @@ class SandboxState:
                 self.comments.setdefault(issue["id"], []).append(copy.deepcopy(c))
             f.pop("comment", None)
             self.issues[issue["key"]] = issue
+            status = f["status"] if isinstance(f["status"], dict) else {"name": str(f["status"])}
+            self.workflow.add_status(str(status.get("name") or "To Do"),
+                                     (status.get("statusCategory") or {}).get("key") or "indeterminate")
         # seeded links: give them ids and make both sides consistent
         for issue in list(self.issues.values()):
             for link in issue["fields"].get("issuelinks") or []:

@@ -9,11 +9,13 @@ from collections import Counter
 
 import pytest
 
-from agent.writeback.identity import CASE_PROPERTY, case_label, fingerprint
+from agent.writeback.identity import CASE_PROPERTY, case_label, criterion_text, fingerprint
 from agent.writeback.jira import WriteBack
 from connectors.errors import CasewrightError
 from connectors.jira_writer import writer_for
 from support.sandbox import FAST_RETRY, case_set_from_jira, start_sandbox, writer_on
+from support.writeback import case_issues
+from support.writeback import summary_comments as epic_summary_comments
 
 EPIC = "ER-1"
 
@@ -24,22 +26,11 @@ def cases(sandbox, tmp_path):
 
 
 def wb(sandbox, mode: str, run: str = "run-1") -> WriteBack:
-    return WriteBack(writer_on(sandbox, sandbox.creds), mode=mode, run_id=run, report_path="out/ER-1.md")
-
-
-def case_issues(sandbox) -> dict[str, list[dict]]:
-    """Case label -> the issues in Jira carrying it."""
-    out: dict[str, list[dict]] = {}
-    for issue in sandbox.state.issues.values():
-        for label in issue["fields"].get("labels") or []:
-            if label.startswith("casewright-case-"):
-                out.setdefault(label, []).append(issue)
-    return out
+    return WriteBack(writer_on(sandbox, sandbox.creds), mode=mode, run_id=run)
 
 
 def summary_comments(sandbox) -> list[dict]:
-    epic = sandbox.state.issues[EPIC]
-    return [c for c in sandbox.state.comments.get(epic["id"], []) if "[casewright:summary ER-1]" in c["body"]]
+    return epic_summary_comments(sandbox, EPIC)
 
 
 def assert_each_case_once(sandbox, cs, mode: str = "issues") -> None:
@@ -65,10 +56,10 @@ def test_issues_mode_writes_each_case_once_and_a_rerun_changes_nothing(sandbox, 
     assert_each_case_once(sandbox, cases)
     some = sandbox.state.issues[first.keys[cases.cases[0].id]]
     assert some["fields"]["issuetype"]["name"] == "Test" and "h3. Steps" in some["fields"]["description"]
-    assert "out/ER-1.md" in summary_comments(sandbox)[0]["body"]
+    assert "Report:" not in summary_comments(sandbox)[0]["body"]
     sandbox.reset_log()
     again = wb(sandbox, "issues", run="run-2").run(cases)
-    assert again.plan.counts() == {"create": 0, "update": 0, "unchanged": len(cases.cases), "conflict": 0}
+    assert again.plan.counts() == {"create": 0, "update": 0, "unchanged": len(cases.cases), "retire": 0, "conflict": 0}
     assert again.plan.summary.action == "unchanged"
     assert sandbox.writes() == [] and again.writes == 0
     assert_each_case_once(sandbox, cases)
@@ -132,8 +123,13 @@ def test_rerun_after_editing_one_story_updates_only_its_cases(sandbox, cases, tm
     untouched = [c for c in edited.cases if c.story_key != "ER-2" and not any(x.startswith("ER-2/") for x in c.criterion_ids)]
     assert all(i.action == "unchanged" for i in result.plan.items if by_id[i.case_id] in untouched)
     assert any("6 months" in sandbox.state.issues[i.target]["fields"]["description"] for i in updated)
-    written = {w.path.split("/")[5] for w in sandbox.writes() if w.path.startswith("/rest/api/2/issue/ER-")}
-    assert written <= {i.target for i in updated} | {EPIC}
+    # a case whose content is the same but whose criteria's text changed (the journey quotes no criterion
+    # text) only gets its stored identity refreshed
+    repaired = {i.target for i in result.plan.items if i.action == "unchanged" and i.repairs}
+    assert all(i.repairs == ["property"] for i in result.plan.items if i.target in repaired)
+    writes = [w.path for w in sandbox.writes() if w.path.startswith("/rest/api/2/issue/ER-")]
+    assert {p.split("/")[5] for p in writes} <= {i.target for i in updated} | repaired | {EPIC}
+    assert all(p.endswith("/properties/casewright.case") for p in writes if p.split("/")[5] in repaired)
     assert_each_case_once(sandbox, edited)
 
 
@@ -205,9 +201,11 @@ def test_case_labels_in_casewrights_namespace_are_not_written(sandbox, cases):
     assert case_label(second.id) not in labels and "CaseWright-Extra" not in labels
 
 
-def test_inserting_a_criterion_at_the_top_of_a_story_creates_one_case_and_updates_none(sandbox, cases, tmp_path):
-    """Case ids are positional (ER-UAT-5-01, -02, ...): a new first criterion renumbers every case of the
-    story. Existing issues are matched by content first, so only the new case is written."""
+def test_inserting_a_criterion_at_the_top_of_a_story_creates_one_case_and_renumbers_the_rest(sandbox, cases, tmp_path):
+    """Case and criterion ids are positional (ER-UAT-5-01, ER-5/AC-1, ...): a new first criterion renumbers
+    every case of the story. Existing issues are matched by content, so the new case is the one create,
+    and every other issue of the story keeps its key, summary and id label and has only its criterion
+    ids rewritten to the new numbering (else it would name the criterion now at its old position)."""
     first = wb(sandbox, "issues").run(cases)
     story = sandbox.state.issues["ER-5"]
     ac = story["fields"]["customfield_10100"]
@@ -221,32 +219,25 @@ def test_inserting_a_criterion_at_the_top_of_a_story_creates_one_case_and_update
     sandbox.reset_log()
     result = wb(sandbox, "issues", run="run-2").run(edited)
     counts = result.plan.counts()
-    # the only update allowed is a case whose content really changed: the end-to-end journey takes its
-    # ER-5 step from the story's first criterion, which is now the new one
-    updated = [i for i in result.plan.items if i.action == "update"]
-    story_items = [i for i in result.plan.items if i.story_key == "ER-5"]
-    assert counts["create"] == 1 and counts["conflict"] == 0, counts
-    assert [i.action for i in story_items].count("unchanged") == len(story_items) - 1, story_items
-    old_texts = {c.id: c.text for s in cases.stories for c in s.criteria}
-    new_texts = {c.id: c.text for s in edited.stories for c in s.criteria}
-    old_fps = {fingerprint(c, old_texts) for c in cases.cases}
-    by_id = {c.id: c for c in edited.cases}
-    assert all(by_id[i.case_id].kind == "end_to_end" and fingerprint(by_id[i.case_id], new_texts) not in old_fps
-               for i in updated), updated
-    assert len(updated) <= 1
+    assert counts["create"] == 1 and counts["conflict"] == 0 and counts["retire"] == 0, counts
+    story_items = [i for i in result.plan.items if i.story_key == "ER-5" and i.action != "create"]
+    assert {i.reason for i in story_items} == {"its criterion ids were renumbered"}, story_items
     created = [i for i in result.plan.items if i.action == "create"][0]
     assert "banner" in sandbox.state.issues[created.target]["fields"]["description"]
-    # each existing issue kept what it had and is now the key of the case with its content
+    # each existing issue is now the key of the case with its content, one to one
     assert set(result.keys.values()) == set(first.keys.values()) | {created.target}
-    assert len(set(result.keys.values())) == len(edited.cases)   # one-to-one
+    assert len(set(result.keys.values())) == len(edited.cases)
+    texts = {c.id: c.text for s in edited.stories for c in s.criteria}
     old_titles = {first.keys[cid]: t for cid, t in before.items()}
     for case in edited.cases:
-        key = result.keys[case.id]
-        if key in old_titles:
-            assert old_titles[key] == case.title
-            assert sandbox.state.issues[key]["fields"]["summary"] == issues_before[key]["fields"]["summary"]
-    written = {w.path.split("/")[5] for w in sandbox.writes() if w.path.startswith("/rest/api/2/issue/ER-")}
-    assert written <= {created.target, EPIC} | {i.target for i in updated}
+        issue = sandbox.state.issues[result.keys[case.id]]
+        if issue["key"] in old_titles:
+            assert old_titles[issue["key"]] == case.title
+            assert issue["fields"]["summary"] == issues_before[issue["key"]]["fields"]["summary"]
+            assert issue["fields"]["labels"] == issues_before[issue["key"]]["fields"]["labels"]
+        assert f"* Criteria: {', '.join(case.criterion_ids)}" in issue["fields"]["description"]
+        prop = sandbox.state.properties[issue["id"]][CASE_PROPERTY]
+        assert prop["criteria"] == sorted(criterion_text(texts[c]) for c in case.criterion_ids)
     # every issue's labels still name one case, and a rerun changes nothing
     labels = Counter(lb for i in sandbox.state.issues.values() for lb in i["fields"].get("labels") or []
                      if lb.startswith("casewright-case-"))
@@ -273,7 +264,7 @@ def test_switching_from_subtasks_to_issues_reports_the_subtasks_instead_of_adopt
     sandbox.reset_log()
     result = wb(sandbox, "issues", run="run-2").run(cases)
     counts = result.plan.counts()
-    assert counts == {"create": 0, "update": 0, "unchanged": 0, "conflict": len(cases.cases)}, counts
+    assert counts == {"create": 0, "update": 0, "unchanged": 0, "retire": 0, "conflict": len(cases.cases)}, counts
     assert all("exists as Sub-task; delete it or rerun with --write-back subtasks" in i.reason
                for i in result.plan.items)
     assert [w for w in sandbox.writes() if "/rest/api/2/issue" == w.path.rstrip("/")] == []  # no duplicate created

@@ -75,6 +75,28 @@ def test_properties_comments_and_updates(sandbox):
     assert j.issue_properties("ER-2") == []
 
 
+def test_workflow_transitions_with_the_clients_own_calls(sandbox):
+    j = client(sandbox)
+    sandbox.state.workflow.add_status("Obsolete", "done")
+    key = j.create_issue(fields={"project": {"key": "ER"}, "issuetype": {"name": "Test"}, "summary": "T"}).key
+    names = {t["to"]["name"]: t["id"] for t in j.transitions(key)}
+    # every status but its own, the seeded issues' statuses included
+    seeded = {i["fields"]["status"]["name"] for i in sandbox.state.issues.values()}
+    assert {"Ready for UAT", "In Progress"} <= seeded
+    assert set(names) == (seeded | {"Done", "Obsolete"}) - {"To Do"}
+    j.transition_issue(key, names["Obsolete"])
+    assert j.issue(key).fields.status.name == "Obsolete"
+    assert j.issue(key).fields.status.statusCategory.key == "done"
+    assert [i.key for i in j.search_issues('status = "Obsolete"', maxResults=False)] == [key]
+    assert "Obsolete" not in {t["to"]["name"] for t in j.transitions(key)}
+    with pytest.raises(JIRAError) as err:
+        j.transition_issue(key, "999")
+    assert err.value.status_code == 400 and "not valid" in err.value.response.json()["errorMessages"][0]
+    with pytest.raises(JIRAError) as err:
+        j._session.post(j._get_url(f"issue/{key}/transitions"), data=json.dumps(["not", "an", "object"]))
+    assert err.value.status_code == 400
+
+
 def test_jql_subset_and_errors(sandbox):
     j = client(sandbox)
     assert len(j.search_issues('project = ER AND issuetype = Epic', maxResults=False)) == 3
