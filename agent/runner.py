@@ -30,7 +30,7 @@ from agent.edits import apply_edit, describe, mark_edited
 from agent.graph import compile_graph
 from agent.nodes.approve import normalise_decision
 from agent.nodes.review import review
-from agent.runs import load_run, new_run_id, run_lock, save_run
+from agent.runs import NotWaiting, load_run, new_run_id, run_lock, save_run, waiting_run
 from connectors.errors import CasewrightError
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -166,21 +166,8 @@ def _result(run_id: str, epic_key: str, status: str, values: dict[str, Any]) -> 
 
 
 # -- a run waiting for approval: read it, edit it, decide on it --------------------------------------
-class NotWaiting(CasewrightError):
-    """The run is not waiting for approval (running, done, rejected or failed)."""
-
-
 class RunChanged(CasewrightError):
     """The run changed since the caller read it (another reviewer's edit or decision)."""
-
-
-def waiting_run(data_dir: str | Path, run_id: str) -> dict[str, Any]:
-    """The record of a run waiting for approval; NotWaiting otherwise."""
-    record = load_run(data_dir, run_id)
-    if record.get("status") != "waiting-approval":
-        raise NotWaiting(f"run {run_id} is not waiting for approval (status: {record.get('status')}); "
-                         "`casewright runs --waiting` lists the runs that are")
-    return record
 
 
 def run_snapshot(data_dir: str | Path, run_id: str) -> tuple[dict[str, Any], dict[str, Any], str]:

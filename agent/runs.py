@@ -88,3 +88,16 @@ def figures(summary: dict[str, Any] | None) -> str:
     if summary.get("llm_calls"):
         parts.append(f"{summary['llm_calls']} model calls")
     return ", ".join(parts)
+
+
+class NotWaiting(CasewrightError):
+    """The run is not waiting for approval (running, done, rejected or failed)."""
+
+
+def waiting_run(data_dir: str | Path, run_id: str) -> dict[str, Any]:
+    """The record of a run waiting for approval; NotWaiting otherwise (read without loading the graph)."""
+    record = load_run(data_dir, run_id)
+    if record.get("status") != "waiting-approval":
+        raise NotWaiting(f"run {run_id} is not waiting for approval (status: {record.get('status')}); "
+                         "`casewright runs --waiting` lists the runs that are")
+    return record

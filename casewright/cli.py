@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from casewright.commands import get_settings
 from connectors.errors import CasewrightError
-from connectors.settings import get_settings
 
 app = typer.Typer(
     name="casewright",

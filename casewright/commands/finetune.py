@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from casewright.commands import get_settings
 from connectors.errors import CasewrightError
-from connectors.settings import get_settings
 
 console = Console()
 finetune_app = typer.Typer(help="Fine-tune a model on the team's approved cases.", no_args_is_help=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -11,10 +11,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from agent.configuration import FORMATS, WRITE_BACK_MODES, Configuration, check_formats
-from agent.context import Services
-from agent.runner import RunResult
+from casewright.commands import get_settings
 from connectors.errors import CasewrightError
-from connectors.settings import get_settings
+
+if TYPE_CHECKING:  # the graph stack loads only when a command runs one (fast `--help`)
+    from agent.runner import RunResult
 
 console = Console()
 
@@ -53,6 +54,7 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
 
 def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
                       resume_value: object = None) -> RunResult:
+    from agent.context import Services
     from agent.graph import NODES
     from agent.runner import generate_epic
 

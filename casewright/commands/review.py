@@ -12,8 +12,8 @@ from urllib.parse import quote
 import typer
 from rich.console import Console
 
+from casewright.commands import get_settings
 from connectors.errors import CasewrightError
-from connectors.settings import get_settings
 
 console = Console()
 

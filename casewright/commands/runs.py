@@ -18,8 +18,8 @@ from rich.table import Table
 
 from agent.configuration import Configuration
 from agent.runs import figures, list_runs
+from casewright.commands import get_settings
 from connectors.errors import CasewrightError
-from connectors.settings import get_settings
 
 console = Console()
 
@@ -62,11 +62,13 @@ def register(app: typer.Typer) -> None:
         by: Optional[str] = typer.Option(None, "--by", help="Who decides (default: the current user)"),
     ) -> None:
         """Approve a run waiting for review (it goes on to write back), or reject it with a reason."""
-        from agent.runner import start_decision, waiting_run
-        from casewright.commands.generate import print_summary, run_with_progress
+        from agent.runs import waiting_run
 
         settings = get_settings()
-        waiting_run(settings.data_dir, run_id)
+        waiting_run(settings.data_dir, run_id)  # a wrong id fails before the graph stack loads
+
+        from agent.runner import start_decision
+        from casewright.commands.generate import print_summary, run_with_progress
         if reject and not (reason or "").strip():
             raise CasewrightError("--reject needs --reason \"what to change\"")
         if reason and not reject:
