@@ -140,7 +140,7 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
                  approval=snapshot.values.get("approval"),
                  **({"finished_at": models._now()} if status == "done" else {}))
         if status == "done":
-            _prune(saver, config)
+            _prune(saver, snapshot.config)
         result = _result(run_id, epic_key, status, snapshot.values)
         if request:
             result.summary = result.summary or dict(request.get("summary") or {})
@@ -148,13 +148,13 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
         return result
 
 
-def _prune(saver: SqliteSaver, config: dict[str, Any]) -> None:
-    """A finished run keeps only its final checkpoint, so the database does not grow with every step."""
-    latest = saver.get_tuple(config)
-    if latest is None:
+def _prune(saver: SqliteSaver, latest: dict[str, Any]) -> None:
+    """A finished run keeps only its final checkpoint (`latest`, the config of the state just read),
+    so the database does not grow with every step."""
+    thread = (latest.get("configurable") or {}).get("thread_id")
+    keep = (latest.get("configurable") or {}).get("checkpoint_id")
+    if not (thread and keep):
         return
-    thread = latest.config["configurable"]["thread_id"]
-    keep = latest.config["configurable"]["checkpoint_id"]
     with saver.lock, saver.conn:
         saver.conn.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
         saver.conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
