@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.embeddings import DEFAULT_MODEL, model_slug
+from connectors.settings import STORE_LOCK_WAIT_S
 
 RULE_KINDS = ["page_section"]
 CASE_KINDS = ["test_case"]
@@ -21,6 +22,8 @@ class StoreConfig:
     qdrant_api_key: str | None = field(default=None, repr=False)
     embedding_model: str = DEFAULT_MODEL
     top_k: int = 5
+    lock_wait_s: float = STORE_LOCK_WAIT_S
+    """How long to wait for the embedded store while another process holds it."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> "StoreConfig":
@@ -31,6 +34,7 @@ class StoreConfig:
             qdrant_api_key=key.get_secret_value() if key is not None else None,
             embedding_model=settings.embedding_model or DEFAULT_MODEL,
             top_k=int(settings.retrieval_top_k),
+            lock_wait_s=float(settings.store_lock_wait_s),
         )
 
     @property
