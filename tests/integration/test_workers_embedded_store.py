@@ -8,12 +8,15 @@
 * A worker killed (SIGKILL) mid-job is reported as such by `casewright status` within the epic
   lock's TTL, with when the job will be delivered again; a new worker then runs it again from its
   checkpoint, and the status says it was delivered again.
+* A prefork child killed mid-job (the worker's main process lives on) has its job delivered again
+  at once; the status says the new delivery waits for the dead execution's lock, then it resumes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -148,4 +151,37 @@ def test_a_worker_killed_mid_job_is_reported_and_the_job_is_delivered_again(know
         first.kill()
         if second:
             second.stop()
+        cleanup(DB, settings.redis_prefix)
+
+
+def test_a_killed_worker_child_is_delivered_again_at_once_and_status_says_it_waits_for_the_earlier_one(
+        knowledge, tmp_path):
+    data, workspace, store_dir = knowledge
+    settings = make_settings(DB, unique_prefix("embedded-child"), data_dir=data, out_dir=tmp_path / "out",
+                             job_max_retries=0, job_lock_ttl_s=10)
+    worker = WorkerProcess(settings, tmp_path / "worker.log", cli_concurrency=2).start()
+    holder = EmbeddedStore(store_dir, shared_encoder().dim)  # keeps the job in its retrieve step
+    try:
+        job = enqueue_generate("ER-8", settings=settings, source=str(workspace), formats=["json"]).job_id
+        running = _wait([job], settings, lambda sts: (sts[0].get("progress") or {}).get("node") == "retrieve"
+                        or sts[0]["state"] in FINAL, worker, 300)[0]
+        child = int(running["worker"].rsplit(" ", 1)[-1])
+        assert child != worker.proc.pid  # a prefork child runs the job, not the worker's main process
+        os.kill(child, signal.SIGKILL)  # as the OOM killer would: the worker's main process lives on
+
+        # the main process hands the message back at once; the new delivery waits for the lock of
+        # the execution that died, which nobody renews any more
+        waiting = _wait([job], settings, lambda sts: sts[0]["state"] not in ("PROGRESS", "STARTED"), worker, 60)[0]
+        assert waiting["state"] == "WAITING" and waiting["waiting_for"] == job, waiting
+        assert "delivered again after its worker" in waiting["note"] and f"pid {child}" in waiting["note"]
+        shown = _cli_status(job, settings)
+        assert shown.returncode == 0 and "WAITING" in shown.stdout and "delivered again" in shown.stdout, shown
+        holder.close()
+
+        done = _wait([job], settings, lambda sts: sts[0]["state"] in FINAL, worker, 300)[0]
+        assert done["state"] == "SUCCESS", (done, worker.log_tail())
+        assert done["executions"] == 2 and done["result"]["resumed"] is True and "delivered again" in done["note"]
+    finally:
+        holder.close()
+        worker.stop()
         cleanup(DB, settings.redis_prefix)
