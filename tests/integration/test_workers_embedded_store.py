@@ -34,7 +34,7 @@ from support.knowledge import shared_encoder
 from support.service import WorkerProcess, cleanup, make_settings, settings_env, unique_prefix
 from workers.jobs import enqueue_generate, job_status
 
-pytestmark = pytest.mark.xdist_group("workers-e2e")
+pytestmark = pytest.mark.xdist_group("embedded-workers")  # one ingest for the module, its own xdist worker
 
 DB = 11
 EPICS = {"ER-1": ["ER-2"], "ER-8": ["ER-9"]}  # two epics of the sample, one story each: short jobs
@@ -43,14 +43,17 @@ FINAL = ("SUCCESS", "FAILURE")
 
 @pytest.fixture(scope="module")
 def knowledge(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """The knowledge base: the two epics, every rule page and every approved case of the sample,
+    """The knowledge base: the two epics, every rule page and the approved cases of their stories,
     ingested into an embedded store. The jobs read a workspace without the approved cases, so a
     case can cite one only through the knowledge base. Returns (data dir, the jobs' workspace
     file, store directory)."""
     root = tmp_path_factory.mktemp("embedded-workers")
     doc = json.loads(Path(SAMPLE_PATH).read_text(encoding="utf-8"))
     keep = set(EPICS) | {story for stories in EPICS.values() for story in stories}
-    approved = [issue for issue in doc["issues"] if issue["fields"]["issuetype"]["name"] == "Test"]
+    approved = [issue for issue in doc["issues"] if issue["fields"]["issuetype"]["name"] == "Test"
+                and any((link.get("outwardIssue") or link.get("inwardIssue") or {}).get("key") in keep
+                        for link in issue["fields"].get("issuelinks") or [])]
+    assert approved
     doc["issues"] = [issue for issue in doc["issues"] if issue["key"] in keep]
     doc["remoteLinks"] = {key: links for key, links in doc["remoteLinks"].items() if key in keep}
     workspace = root / "workspace.json"
