@@ -34,7 +34,7 @@ from support.knowledge import shared_encoder
 from support.service import WorkerProcess, cleanup, make_settings, settings_env, unique_prefix
 from workers.jobs import enqueue_generate, job_status
 
-pytestmark = pytest.mark.xdist_group("embedded-workers")  # one ingest for the module, its own xdist worker
+pytestmark = pytest.mark.xdist_group("embedded-workers")  # one ingest for the module: its tests stay in one xdist worker
 
 DB = 11
 EPICS = {"ER-1": ["ER-2"], "ER-8": ["ER-9"]}  # two epics of the sample, one story each: short jobs
