@@ -31,6 +31,10 @@ def _split_list(value: Any) -> Any:
 StrList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
+STORE_LOCK_WAIT_S = 120.0
+"""How long a process waits for the embedded knowledge store while another process holds it."""
+
+
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
@@ -117,6 +121,9 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_CACHE_DIR"),
                                          description="Where exported models are cached; data_dir/models when unset")
     retrieval_top_k: int = Field(5, ge=1,  validation_alias=_env("CASEWRIGHT_RETRIEVAL_TOP_K"))
+    store_lock_wait_s: float = Field(STORE_LOCK_WAIT_S, ge=0, validation_alias=_env("CASEWRIGHT_STORE_LOCK_WAIT"),
+                                     description="Seconds to wait for the embedded store while another process "
+                                                 "holds it, before failing")
 
     # -- generation -------------------------------------------------------------------------------
     model: str = Field("rules", validation_alias=_env("CASEWRIGHT_MODEL"),

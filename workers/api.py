@@ -87,6 +87,7 @@ class JobProgress(BaseModel):
 class JobState(BaseModel):
     job_id: str
     state: str = Field(description="QUEUED, WAITING (for the epic's running job), STARTED, PROGRESS, "
+                                   "WORKER_LOST (its worker died mid-job; it will be delivered again), "
                                    "RETRY, SUCCESS or FAILURE")
     epic_key: str | None = None
     trigger: str | None = Field(None, description="webhook, cli, api or sweep")
@@ -97,6 +98,8 @@ class JobState(BaseModel):
     executions: int = Field(0, description="How many times a worker started it (more than 1 after a worker died)")
     triggers: int = Field(1, description="How many triggers this job serves (coalesced deliveries)")
     waiting_for: str | None = Field(None, description="The job holding the epic while this one waits")
+    worker: str | None = Field(None, description="The worker and process of the latest execution")
+    note: str | None = Field(None, description="A lost worker, a redelivery: what happened and what comes next")
     progress: JobProgress | None = None
     result: dict[str, Any] | None = Field(None, description="Summary and report location once done")
     error: str | None = None

@@ -5,6 +5,14 @@ queue a generate job, and what `GET /jobs/{id}` and `casewright status` read bac
 record in Redis (`{prefix}:job:{id}`) next to Celery's own result, so that a status request
 can tell an unknown id from a queued job and say what triggered it. The job itself runs in
 workers/tasks.py.
+
+A worker that dies mid-job (SIGKILL, out of memory, a lost machine) cannot say so itself; the
+status reads it from the epic's lock, which the running job renews from a heartbeat: a job whose
+record says "running" while its epic's lock is gone (expired: no heartbeat for
+`CASEWRIGHT_JOB_LOCK_TTL` seconds) is reported as WORKER_LOST, with when the broker will deliver
+it again (the visibility timeout, workers/celery_app.py). A job delivered again shows that it is
+waiting for its earlier execution's lock to expire, then runs with `executions` 2 and resumes
+from its checkpoint.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +31,7 @@ from agent.configuration import check_formats, check_write_back
 from connectors.errors import CasewrightError
 from connectors.settings import Settings, get_settings
 from connectors.workspace import ISSUE_KEY
-from workers.celery_app import TASK_GENERATE, app, make_celery
+from workers.celery_app import TASK_GENERATE, app, make_celery, visibility_timeout
 from workers.locks import EpicGate
 
 log = logging.getLogger(__name__)
@@ -205,6 +213,30 @@ def job_record(job_id: str, settings: Settings | None = None) -> dict[str, str] 
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 
+def _plus_seconds(iso: str | None, seconds: int) -> str | None:
+    try:
+        return (datetime.fromisoformat(iso) + timedelta(seconds=seconds)).isoformat(timespec="seconds") if iso else None
+    except ValueError:
+        return None
+
+
+def _worker_lost_note(record: dict[str, str], s: Settings) -> str:
+    """What a person needs to know about a job whose worker stopped mid-job."""
+    vt = visibility_timeout(s)
+    by = _plus_seconds(record.get("started_at"), vt)
+    return (f"the worker running this job ({worker_of(record) or 'unknown'}) stopped without finishing it "
+            f"(killed, out of memory or lost): its epic lock was not renewed for {s.job_lock_ttl_s}s. "
+            f"The broker delivers the job again {vt}s after a worker took it (CASEWRIGHT_VISIBILITY_TIMEOUT)"
+            + (f", by about {by}," if by else "")
+            + " to a running worker, and it resumes from its checkpoint")
+
+
+def worker_of(record: dict[str, str]) -> str:
+    """The worker and process that ran (or runs) the job's latest execution, e.g. 'w1@host pid 42'."""
+    name, pid = record.get("worker") or "", record.get("pid") or ""
+    return " ".join(part for part in (name, f"pid {pid}" if pid else "") if part)
+
+
 def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery | None = None
                ) -> dict[str, Any] | None:
     """State, progress and result of a job; None when the id is unknown."""
@@ -226,12 +258,25 @@ def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery 
         state = "WAITING" if record.get("phase") == "waiting" else "RETRY"
     if state == "PENDING" and record.get("phase") == "queued":
         state = "QUEUED"
+    note = None
+    executions = int(record.get("executions", 0))
+    if state in ("STARTED", "PROGRESS") and record.get("phase") == "running":
+        # a live execution renews the epic's lock; it sets its final phase before releasing it
+        if epic_gate(s).holder(record.get("epic_key") or "") != job_id:
+            state, note = "WORKER_LOST", _worker_lost_note(record, s)
+    elif state == "WAITING" and record.get("waiting_for") == job_id:
+        note = (f"delivered again after its worker ({worker_of(record) or 'unknown'}) was lost; it waits for "
+                f"that execution's epic lock to expire (at most CASEWRIGHT_JOB_LOCK_TTL, {s.job_lock_ttl_s}s) "
+                "and then resumes from its checkpoint")
+    if note is None and executions > 1:
+        note = (f"execution {executions}: delivered again after a worker was lost, resumed from its checkpoint")
     return {
         "job_id": job_id, "state": state, "epic_key": record.get("epic_key"),
         "trigger": record.get("trigger"), "phase": record.get("phase"),
         "enqueued_at": record.get("enqueued_at"), "started_at": record.get("started_at"),
-        "finished_at": record.get("finished_at"), "executions": int(record.get("executions", 0)),
+        "finished_at": record.get("finished_at"), "executions": executions,
         "triggers": int(record.get("triggers", 1)), "waiting_for": record.get("waiting_for") or None,
+        "worker": worker_of(record) or None, "note": note,
         "progress": progress, "result": result, "error": error,
     }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.embeddings import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL, embedding_slug
+from connectors.settings import STORE_LOCK_WAIT_S
 
 RULE_KINDS = ["page_section"]
 CASE_KINDS = ["test_case"]
@@ -23,6 +24,8 @@ class StoreConfig:
     embedding_backend: str = DEFAULT_BACKEND
     model_cache_dir: str | None = None
     top_k: int = 5
+    lock_wait_s: float = STORE_LOCK_WAIT_S
+    """How long to wait for the embedded store while another process holds it."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> "StoreConfig":
@@ -35,6 +38,7 @@ class StoreConfig:
             embedding_backend=getattr(settings, "embedding_backend", DEFAULT_BACKEND),
             model_cache_dir=str(settings.models_path) if hasattr(settings, "models_path") else None,
             top_k=int(settings.retrieval_top_k),
+            lock_wait_s=float(settings.store_lock_wait_s),
         )
 
     @property
