@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.errors import CasewrightError
+from connectors.jira_keys import InvalidKeyError, check_issue_key
 from connectors.settings import Settings
 from connectors.workspace import epic_of_issue
 
@@ -43,10 +44,26 @@ def validate_payload(payload: Any) -> dict[str, Any]:
         issue = payload.get("issue")
         if not isinstance(issue, dict) or not issue.get("key") or not isinstance(issue.get("fields"), dict):
             raise CasewrightError("not a Jira issue webhook: 'issue' needs a 'key' and a 'fields' object")
+        issue["key"] = _payload_key(issue["key"], "issue.key")
+        parent = issue["fields"].get("parent")
+        if parent is not None:
+            if not isinstance(parent, dict):
+                raise CasewrightError("not a Jira issue webhook: 'issue.fields.parent' must be an object")
+            if parent.get("key") is not None:
+                parent["key"] = _payload_key(parent["key"], "issue.fields.parent.key")
         changelog = payload.get("changelog")
         if changelog is not None and not isinstance(changelog, dict):
             raise CasewrightError("not a Jira issue webhook: 'changelog' must be an object")
     return payload
+
+
+def _payload_key(value: Any, where: str) -> str:
+    """A key from the delivery in canonical form; a value that is not a key is refused (400),
+    never put into a Jira path or JQL."""
+    try:
+        return check_issue_key(value, f"the webhook's {where}")
+    except InvalidKeyError as err:
+        raise InvalidKeyError(f"{err}; the delivery was not processed") from None
 
 
 def epic_of(issue: dict[str, Any], settings: Settings) -> str | None:
@@ -85,6 +102,7 @@ def decide(payload: dict[str, Any], settings: Settings) -> Decision:
     epic = epic_of(issue, settings)
     if not epic:
         return Decision(False, f"{key} belongs to no epic", issue_key=key)
+    epic = _payload_key(epic, "epic key")
     return Decision(True, epic_key=epic, issue_key=key)
 
 
