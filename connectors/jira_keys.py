@@ -72,6 +72,24 @@ def key_path(value: object, what: str = "issue key") -> str:
     return quote(check_issue_key(value, what), safe="")
 
 
+def issue_ref_path(value: object) -> str:
+    """An issue key or numeric issue id (Jira's issueIdOrKey) for one path segment, or InvalidKeyError."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 20:
+        return value.strip()
+    return key_path(value)
+
+
+def segment(value: object) -> str:
+    """Any other value (a property key, a comment id) percent-encoded as one path segment; never
+    a dot segment."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise InvalidKeyError(f"{shown(text)} cannot be a segment of a Jira REST path")
+    return quote(text, safe="")
+
+
 def project_path(value: object) -> str:
     """A project key percent-encoded for one path segment, or InvalidKeyError."""
     key = value.strip().upper() if isinstance(value, str) and value.isascii() else None

@@ -76,3 +76,24 @@ def test_a_test_key_from_jira_that_is_not_a_key_never_reaches_jql(sandbox):
     sent = " ".join(str(r.query) + str(r.body) for r in sandbox.requests)
     assert "project = HR" not in sent
     assert all(".." not in r.path for r in sandbox.requests)
+
+
+def test_the_jira_writer_sends_nothing_for_a_key_that_is_not_one(sandbox):
+    from support.sandbox import writer_on
+
+    writer = writer_on(sandbox, sandbox.creds)
+    sandbox.reset_log()
+    bad = "../../rest/api/2/serverInfo"
+    for write in (lambda: writer.get_issue(bad), lambda: writer.update_fields(bad, {"summary": "x"}),
+                  lambda: writer.add_labels(bad, ["x"]), lambda: writer.transitions(bad),
+                  lambda: writer.transition(bad, "1"), lambda: writer.set_property(bad, "p", 1),
+                  lambda: writer.get_property(bad, "p"), lambda: writer.comments(bad),
+                  lambda: writer.add_comment(bad, "x"), lambda: writer.update_comment(bad, "1", "x"),
+                  lambda: writer.project("../ER"), lambda: writer.update_comment("ER-1", "..", "x")):
+        with pytest.raises(InvalidKeyError):
+            write()
+    assert sandbox.requests == [] and writer.writes == 0
+    # keys in any case and numeric ids still work
+    assert writer.get_issue("ER-1")["key"] == writer.get_issue(writer.get_issue("ER-1")["id"])["key"] == "ER-1"
+    writer.set_property("er-1", "casewright.test", {"v": 1})
+    assert writer.get_property("ER-1", "casewright.test") == {"v": 1}
