@@ -48,7 +48,7 @@ from workers.api_models import (
 from workers.celery_app import make_celery, queue_name
 from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
 from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
-from workers.triggers import decide, signature_ok, validate_payload
+from workers.triggers import decide, signature_ok, signature_well_formed, validate_payload
 from workers.ui.app import create_ui
 
 log = logging.getLogger(__name__)
@@ -192,10 +192,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if len(body) > MAX_BODY_BYTES:
                 deliveries.labels("invalid").inc()
                 raise HTTPException(413, f"the delivery is larger than {MAX_BODY_BYTES // 2**20} MiB")
-            if secret and not signature_ok(secret, body, request.headers.get("x-hub-signature")):
+            signature = request.headers.get("x-hub-signature")
+            if secret and not signature_ok(secret, body, signature):
                 deliveries.labels("unauthorized").inc()
                 raise HTTPException(401, "missing or wrong X-Hub-Signature (sha256=HMAC of the body "
                                          "with CASEWRIGHT_WEBHOOK_SECRET)")
+            if not secret and signature is not None and not signature_well_formed(signature):
+                deliveries.labels("invalid").inc()
+                raise HTTPException(400, "X-Hub-Signature is not sha256=<64 hex digits>; fix the sender "
+                                         "(this service has no CASEWRIGHT_WEBHOOK_SECRET and does not check it)")
             try:
                 status, result = await run_in_threadpool(
                     handle_delivery, body, request.headers.get("x-atlassian-webhook-identifier"))

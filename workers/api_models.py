@@ -10,8 +10,11 @@ from pydantic import BaseModel, Field, StrictBool
 
 from agent.configuration import FORMATS, WRITE_BACK_MODES
 from connectors.jira_keys import KEY_PATTERN, MAX_KEY_LENGTH
+from workers.triggers import SIGNATURE_PATTERN
 
 MAX_BODY_BYTES = 10 * 2**20  # Jira issue webhooks are far smaller; refuse anything bigger
+_KEY_SCHEMA: dict[str, Any] = {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH,
+                               "examples": ["ER-2"]}
 
 
 # -- response models (they make the OpenAPI document) ------------------------------------------------
@@ -98,7 +101,7 @@ JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
         {"name": "X-Hub-Signature", "in": "header", "required": False,
          "description": "sha256=<hex HMAC-SHA256 of the raw body with CASEWRIGHT_WEBHOOK_SECRET>; "
                         "required when that secret is set",
-         "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}},
+         "schema": {"type": "string", "pattern": SIGNATURE_PATTERN}},
         {"name": "X-Atlassian-Webhook-Identifier", "in": "header", "required": False,
          "description": "Jira's id of the delivery, the same on its retries; used to drop duplicates "
                         "(a digest of the body is used without it)",
@@ -115,13 +118,19 @@ JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
                 "timestamp": {"type": "integer"},
                 "issue_event_type_name": {"type": "string"},
                 "issue": {"type": "object", "required": ["key", "fields"],
-                          "description": "Required for jira:issue_* events",
-                          "properties": {"key": {"type": "string", "examples": ["ER-2"]},
-                                         "fields": {"type": "object", "additionalProperties": True}},
+                          "description": "Required for jira:issue_* events; its key (and its parent's) must be "
+                                         "a Jira issue key, else the delivery is refused with 400",
+                          "properties": {"key": _KEY_SCHEMA,
+                                         "fields": {"type": "object", "additionalProperties": True,
+                                                    "properties": {"parent": {
+                                                        "type": "object", "additionalProperties": True,
+                                                        "properties": {"key": _KEY_SCHEMA}}}}},
                           "additionalProperties": True},
                 "changelog": {"type": "object", "additionalProperties": True,
                               "properties": {"items": {"type": "array", "items": {"type": "object"}}}},
             },
+            "if": {"properties": {"webhookEvent": {"pattern": "^jira:issue_"}}, "required": ["webhookEvent"]},
+            "then": {"required": ["webhookEvent", "issue"]},
             "additionalProperties": True,
         }}},
     },

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +38,18 @@ def _lower(values: list[str]) -> set[str]:
 
 
 def validate_payload(payload: Any) -> dict[str, Any]:
-    """A Jira webhook body, or CasewrightError saying what is missing."""
+    """A Jira webhook body in the shape the service's OpenAPI document gives it (workers/api_models.py),
+    or CasewrightError saying what is wrong. `issue` is required for jira:issue_* events and, when
+    present, must be a real issue (key, fields); its key and parent key must be Jira keys."""
     if not isinstance(payload, dict) or not isinstance(payload.get("webhookEvent"), str):
         raise CasewrightError("not a Jira webhook: the JSON body needs a 'webhookEvent' string")
-    if payload["webhookEvent"].startswith("jira:issue_"):
-        issue = payload.get("issue")
+    timestamp = payload.get("timestamp")
+    if timestamp is not None and (not isinstance(timestamp, int) or isinstance(timestamp, bool)):
+        raise CasewrightError("not a Jira webhook: 'timestamp' must be an integer (milliseconds)")
+    if not isinstance(payload.get("issue_event_type_name", ""), str):
+        raise CasewrightError("not a Jira webhook: 'issue_event_type_name' must be a string")
+    issue = payload.get("issue")
+    if issue is not None or payload["webhookEvent"].startswith("jira:issue_"):
         if not isinstance(issue, dict) or not issue.get("key") or not isinstance(issue.get("fields"), dict):
             raise CasewrightError("not a Jira issue webhook: 'issue' needs a 'key' and a 'fields' object")
         issue["key"] = _payload_key(issue["key"], "issue.key")
@@ -51,9 +59,12 @@ def validate_payload(payload: Any) -> dict[str, Any]:
                 raise CasewrightError("not a Jira issue webhook: 'issue.fields.parent' must be an object")
             if parent.get("key") is not None:
                 parent["key"] = _payload_key(parent["key"], "issue.fields.parent.key")
-        changelog = payload.get("changelog")
-        if changelog is not None and not isinstance(changelog, dict):
-            raise CasewrightError("not a Jira issue webhook: 'changelog' must be an object")
+    changelog = payload.get("changelog")
+    if changelog is not None:
+        items = changelog.get("items", []) if isinstance(changelog, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise CasewrightError("not a Jira issue webhook: 'changelog' must be an object whose 'items' "
+                                  "is a list of objects")
     return payload
 
 
@@ -126,6 +137,14 @@ def relevant_changes(payload: dict[str, Any], settings: Settings) -> list[str]:
             if added & _lower(settings.webhook_labels):
                 out.append("labels")
     return out
+
+
+SIGNATURE_PATTERN = "^sha256=[0-9a-fA-F]{64}$"
+"""The form of X-Hub-Signature (the OpenAPI document gives the same pattern)."""
+
+
+def signature_well_formed(header: str) -> bool:
+    return re.fullmatch(SIGNATURE_PATTERN, header.strip()) is not None
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
