@@ -27,10 +27,10 @@ from typing import Any
 import redis
 from celery import Celery
 
-from agent.configuration import check_formats, check_write_back
+from agent.configuration import WRITE_BACK_MODES, check_formats, check_write_back
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key
 from connectors.settings import Settings, get_settings
-from connectors.workspace import ISSUE_KEY
 from workers.celery_app import TASK_GENERATE, app, make_celery, visibility_timeout
 from workers.locks import EpicGate
 
@@ -121,12 +121,17 @@ class Enqueued:
     coalesced: bool
 
 
-def _check_options(write_back: str | None, dry_run: bool, formats: list[str] | None) -> None:
-    """The same checks the CLI makes, before anything is queued."""
-    if write_back is not None:
-        check_write_back(write_back, dry_run)
-    if formats is not None:
-        check_formats(formats)
+def check_job_options(write_back: str | None, dry_run: bool, formats: list[str] | None,
+                      default_mode: str) -> tuple[str, list[str] | None]:
+    """The options of a job as every trigger gives them (`casewright enqueue`, `POST /jobs`):
+    the write-back mode (`default_mode` when None) and the formats, checked by the functions
+    `casewright generate` uses; CasewrightError says what is wrong."""
+    if not isinstance(dry_run, bool):
+        raise CasewrightError(f"dry_run must be true or false, not {dry_run!r:.40}")
+    if write_back is not None and not isinstance(write_back, str):
+        raise CasewrightError(f"write_back must be one of {', '.join(WRITE_BACK_MODES)}")
+    mode = check_write_back(write_back if write_back is not None else default_mode, dry_run)
+    return mode, (check_formats(formats) if formats is not None else None)
 
 
 # One round trip admits a trigger: join the epic's queued job (counting the trigger), or reserve
@@ -166,16 +171,11 @@ def enqueue_generate(epic_key: str, *, settings: Settings | None = None, celery:
     publishing to the broker fails, the slot and the record are taken back and the error raised,
     so the trigger can be retried and nothing refers to a job that was never queued."""
     s = settings or get_settings()
-    epic_key = epic_key.strip().upper()
-    if not epic_key:
-        raise CasewrightError("an epic key is required, e.g. ER-1")
-    if not ISSUE_KEY.match(epic_key):
-        raise CasewrightError(f"{epic_key[:40]!r} is not a Jira issue key such as ER-1")
-    _check_options(write_back, dry_run, formats)
+    epic_key = check_issue_key(epic_key, "epic key")
+    mode, formats = check_job_options(write_back, dry_run, formats, s.write_back)
     client = client or redis_client(s)
     gate = epic_gate(s, client)
     new_id = str(uuid.uuid4())
-    mode = write_back or s.write_back
     record = {
         "job_id": new_id, "epic_key": epic_key, "trigger": trigger, "detail": detail[:300],
         "source": source, "write_back": mode, "dry_run": int(dry_run),

@@ -13,6 +13,7 @@ from rich.table import Table
 from agent.configuration import FORMATS, WRITE_BACK_MODES, Configuration, check_formats
 from casewright.commands import get_settings
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key
 
 if TYPE_CHECKING:  # the graph stack loads only when a command runs one (fast `--help`)
     from agent.runner import RunResult
@@ -49,7 +50,7 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
     return Configuration.from_settings(
         settings, source=source, template_path=str(template) if template else None, formats=formats,
         out_dir=str(out), write_back=write_back, dry_run=dry_run, review=review,
-        story_keys=[s.strip() for s in stories.split(",")] if stories else None)
+        story_keys=[check_issue_key(s, "--stories key") for s in stories.split(",") if s.strip()] if stories else None)
 
 
 def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
@@ -112,6 +113,7 @@ def register(app: typer.Typer) -> None:
         resume: Optional[str] = typer.Option(None, "--resume", help="Continue an interrupted run by its id"),
     ) -> None:
         """Generate UAT cases for one epic."""
+        epic = check_issue_key(epic, "epic key")
         if source is not None and jira:
             raise CasewrightError("choose one of --source FILE or --jira")
         if source is None and not jira and not resume:
@@ -143,6 +145,7 @@ def register(app: typer.Typer) -> None:
                                     help="Ingest the sample into the knowledge base first (incremental)"),
     ) -> None:
         """Run the main job offline on the bundled sample project (every format)."""
+        epic = check_issue_key(epic, "--epic")
         if ingest:  # so the cases use the sample's Confluence rules
             from casewright.commands.knowledge import ingest_sample
 

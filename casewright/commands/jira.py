@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key
 
 console = Console()
 
@@ -55,6 +56,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Workspace JSON file to write"),
     ) -> None:
         """Snapshot a live epic (issues, fields, linked pages, existing tests) into a workspace file."""
+        epic = check_issue_key(epic, "epic key")
         from connectors.jira_access import JiraAccess
         from connectors.settings import get_settings
         from connectors.workspace import save_workspace

@@ -288,3 +288,29 @@ def test_cli_enqueue_prints_a_job_id_and_status_follows_it_to_the_end(service):
 
     with pytest.raises(CasewrightError, match="unknown write-back mode 'everything'"):
         enqueue("ER-8", write_back="everything", dry_run=False, fmt=None, source="jira")
+
+
+def test_a_webhook_naming_a_path_as_its_epic_is_400_and_no_such_jira_path_is_called(service):
+    from urllib.parse import unquote
+
+    from connectors.jira_keys import is_issue_key
+
+    client, settings, sandbox, worker = service
+    sandbox.reset_log()
+    for bad in ("../../etc/passwd", "ER-14/../../serverInfo", "ER-14?expand=names", "er-14/../ER-1"):
+        r = post(client, issue_event("ER-15", parent=bad))
+        assert r.status_code == 400, r.text
+        assert repr(bad) in r.json()["detail"] and "parent.key" in r.json()["detail"]
+    assert epic_jobs(settings, "ER-14") == []
+    # the worker was listening all along: a good delivery for the same story runs end to end
+    r = post(client, issue_event("ER-15", parent="ER-14"))
+    assert r.status_code == 202, r.text
+    st = wait_job(client, r.json()["job_id"], timeout=120)
+    assert st["state"] == "SUCCESS", (st, worker.log_tail())
+    paths = [req.path for req in sandbox.requests]
+    assert any("/issue/ER-14" in p for p in paths)
+    for path in paths:
+        assert "passwd" not in path and ".." not in path and "%2e" not in path.lower(), path
+        m = re.search(r"/issue/([^/]+)", path)
+        if m:
+            assert is_issue_key(unquote(m.group(1))) or m.group(1).isdigit(), path
