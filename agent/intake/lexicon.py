@@ -40,8 +40,8 @@ VAGUENESS: dict[str, Vagueness] = {
     "de": Vagueness(
         outcome=_words(
             r"zeigt|zeigen|angezeigt|erscheint|erscheinen|gibt|zurückgegeben|liefert|sendet|gesendet|versendet|erhält"
-            r"|empfängt|meldet|meldung|fehlermeldung|nachricht|hinweis|warnung|fehler|statuscode|status|\d{3}"
-            r"|wird|werden|ist (gesperrt|deaktiviert|aktiviert|sichtbar|verfügbar)|gespeichert|erstellt|angelegt"
+            r"|empfängt|meldet|meldung|fehlermeldung|nachricht|hinweis|warnung|statuscode|status|\d{3}"
+            r"|ist (gesperrt|deaktiviert|aktiviert|sichtbar|verfügbar)|gespeichert|erstellt|angelegt"
             r"|abgelehnt|gelöscht|aktualisiert|blockiert|gesperrt|verhindert|weitergeleitet|berechnet|geändert"
             r"|darf nicht|kann nicht|können nicht|muss|müssen|höchstens|mindestens|nicht mehr als|sieht|sehen|kann|können"),
         condition=_words(
@@ -58,7 +58,7 @@ VAGUENESS: dict[str, Vagueness] = {
     "fr": Vagueness(
         outcome=_words(
             r"affiche|affichent|affichée?s?|s'affiche|apparaît|apparaissent|renvoie|retourne|envoie|envoyée?s?|reçoit"
-            r"|message|erreur|avertissement|code (de )?statut|statut|\d{3}|enregistrée?s?|créée?s?|rejetée?s?"
+            r"|message|avertissement|code (de )?statut|statut|\d{3}|enregistrée?s?|créée?s?|rejetée?s?"
             r"|refusée?s?|supprimée?s?|mise? à jour|bloquée?s?|refuse|rejette|bloque|empêche|redirigée?s?|calculée?s?"
             r"|ne peut pas|ne peuvent pas|doit|doivent|au plus|au moins|pas plus de|voit|voient|peut|peuvent|devient"),
         condition=_words(
@@ -75,7 +75,7 @@ VAGUENESS: dict[str, Vagueness] = {
     "es": Vagueness(
         outcome=_words(
             r"muestra|muestran|se muestra|mostrad[oa]s?|aparece|aparecen|devuelve|retorna|envía|enviad[oa]s?|recibe"
-            r"|mensaje|error|aviso|advertencia|código de estado|estado|\d{3}|guardad[oa]s?|cread[oa]s?|rechazad[oa]s?"
+            r"|mensaje|aviso|advertencia|código de estado|estado|\d{3}|guardad[oa]s?|cread[oa]s?|rechazad[oa]s?"
             r"|eliminad[oa]s?|actualizad[oa]s?|bloquead[oa]s?|rechaza|bloquea|impide|redirige|calculad[oa]s?"
             r"|no puede|no pueden|debe|deben|como máximo|al menos|no más de|ve|ven|puede|pueden|se convierte"),
         condition=_words(

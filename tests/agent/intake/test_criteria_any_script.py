@@ -97,3 +97,46 @@ def test_tables_in_other_languages_and_without_a_condition_column() -> None:
     plain = "Tier | Max days\nStandard | 14\nHardship | 21"
     assert [c.text for c in parse_criteria("TAB-3", plain, from_field=True)] == ["Tier: Standard; Max days: 14",
                                                                                  "Tier: Hardship; Max days: 21"]
+
+
+# --------------------------------------------------------------------------- vagueness in other languages
+
+CLEAR = {
+    "de": ["Wenn das Passwort falsch ist, zeigt das System die Meldung 'Ungültiges Passwort'.",
+           "Nach der Anmeldung wird das Dashboard angezeigt.",
+           "Ein gesperrtes Konto kann sich nicht anmelden."],
+    "fr": ["Si le mot de passe est faux, le message « Mot de passe invalide » est affiché.",
+           "Après la connexion, le tableau de bord s'affiche.",
+           "Un compte bloqué ne peut pas se connecter."],
+    "es": ["Si la contraseña es incorrecta, se muestra el mensaje 'Contraseña inválida'.",
+           "Después de iniciar sesión, se muestra el panel.",
+           "Una cuenta bloqueada no puede iniciar sesión."],
+}
+VAGUE = {
+    "de": ["Die Oberfläche ist benutzerfreundlich.", "Die Seite lädt schnell.", "Wenn ein Fehler auftritt."],
+    "fr": ["L'interface est conviviale.", "La page se charge rapidement.", "Quand une erreur survient."],
+    "es": ["La interfaz es fácil de usar.", "La página carga rápido.", "Cuando ocurre un error."],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CLEAR))
+def test_clear_criteria_in_german_french_spanish_are_not_vague(lang: str) -> None:
+    criteria = parse_criteria("LANG-1", "\n".join(CLEAR[lang]), from_field=True)
+    assert [c.text for c in criteria] == CLEAR[lang]
+    assert [c.vague for c in criteria] == [False, False, False]
+    assert {f.code for f in assess_story("LANG-1", criteria)} == set()
+
+
+@pytest.mark.parametrize("lang", sorted(VAGUE))
+def test_vague_criteria_in_german_french_spanish_are_flagged(lang: str) -> None:
+    criteria = parse_criteria("LANG-2", "\n".join(VAGUE[lang]), from_field=True)
+    assert [c.vague for c in criteria] == [True, True, True]
+    codes = [f.code for f in assess_story("LANG-2", criteria)]
+    assert codes[0] == "vague-criteria" and codes.count("vague-criterion") == 3
+
+
+@pytest.mark.parametrize("lang", sorted(NON_LATIN))
+def test_criteria_in_languages_without_keyword_lists_are_not_called_vague(lang: str) -> None:
+    criteria = parse_criteria("LANG-3", "\n".join(NON_LATIN[lang]), from_field=True)
+    assert not any(c.vague for c in criteria)
+    assert "vague-criterion" not in {f.code for f in assess_story("LANG-3", criteria)}
