@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.intake.language import language_of
 from agent.models import Story, UATCase
 from connectors.errors import CasewrightError
 
@@ -95,8 +96,10 @@ class HouseTemplate(BaseModel):
             if prefix and behaviour.lower().startswith(prefix):
                 behaviour = behaviour[len(prefix):].strip()
             words = behaviour.split()
+            if language_of(behaviour, default="") != "en":
+                pass  # another language keeps its own capitalisation and words
             # "Agent grants an extension" -> "the Agent grants an extension" (a role, not a sentence start)
-            if (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
+            elif (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
                     and re.fullmatch(r"[a-z]+s", words[1]) and not words[1].endswith("ss")):
                 behaviour = "the " + behaviour
             else:

@@ -136,14 +136,21 @@ _SCRIPT_LANG = {"CYRILLIC": "ru", "ARABIC": "ar", "DEVANAGARI": "hi", "HANGUL": 
                 "KATAKANA": "ja", "CJK": "zh", "HEBREW": "he", "GREEK": "el", "THAI": "th"}
 
 
-def language_of(text: str) -> str:
-    """ISO 639-1 code of the text's language: ``en``/``de``/``fr``/``es`` for Latin text, else by script."""
+_LETTER_HINTS = {"de": "äöüß", "fr": "éèêëàâçœîïôûù", "es": "ñáíóú¿¡"}
+
+
+def language_of(text: str, default: str = "en") -> str:
+    """ISO 639-1 code of the text's language: ``en``/``de``/``fr``/``es`` for Latin text, else by script.
+
+    Latin text with no telling small word or letter is ``default``: English for the parser (its
+    rules were written for English), ``""`` where a caller only wants text known to be English.
+    """
     counts: dict[str, int] = {}
     for w in words(text):
         s = _script(w[0])
         counts[s] = counts.get(s, 0) + len(w)
     if not counts:
-        return "en"
+        return default
     if "HIRAGANA" in counts or "KATAKANA" in counts:
         return "ja"
     top = max(counts, key=lambda k: counts[k])
@@ -152,4 +159,11 @@ def language_of(text: str) -> str:
     lows = [w.lower() for w in words(text)]
     scores = {lang: sum(w in stops for w in lows) for lang, stops in _STOPWORDS.items()}
     best = max(scores, key=lambda k: scores[k])
-    return best if scores[best] > scores["en"] else "en"
+    if scores[best] > scores["en"]:
+        return best
+    if scores["en"]:
+        return "en"
+    low = text.lower()
+    hints = {lang: sum(low.count(ch) for ch in letters) for lang, letters in _LETTER_HINTS.items()}
+    hinted = max(hints, key=lambda k: hints[k])
+    return hinted if hints[hinted] else default
