@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -77,6 +78,10 @@ class HouseTemplate(BaseModel):
     """First step of every UI case (e.g. open the customer's account); none for API cases."""
     standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
     """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
+    outline_examples: Literal["per_row", "table"] = "per_row"
+    """A Scenario Outline with Examples: one case per example row with its values put into the steps
+    ('per_row'), or one case whose steps keep the <placeholders> and whose test data is the whole
+    Examples table ('table'; Gherkin output then writes a Scenario Outline with the Examples)."""
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
 

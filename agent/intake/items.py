@@ -90,9 +90,13 @@ def _gherkin_runs(lines: list[_Line]) -> list[tuple[int, int]]:
         start = i
         end = i
         j = i
+        examples = False  # inside an Examples table: its rows may have lost their outer pipes (wiki tables)
         while j < n:
             t = lines[j].text
-            if _gherkin_keyword(t) is not None or t.strip().startswith("|") or t.strip().startswith(('"""', "@")):
+            in_examples = examples or (t.strip().startswith("|") and j > start)
+            if _gherkin_keyword(t) is not None or in_examples and "|" in t or t.strip().startswith(('"""', "@")):
+                kw = _gherkin_keyword(t)
+                examples = (kw[0] in ("Examples", "Scenarios") if kw else examples) or t.strip().startswith("|")
                 end = j + 1
                 j += 1
                 continue

@@ -40,7 +40,7 @@ def _cells(line: str) -> list[str] | None:
         s = s[1:]
     if s.endswith("|") and not s.endswith("\\|"):
         s = s[:-1]
-    cells = [c.strip() for c in s.split("|")]
+    cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", s)]
     return cells if len(cells) >= 2 else None
 
 
