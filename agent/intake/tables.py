@@ -49,12 +49,15 @@ def _row(header: list[str], cells: list[str], clean: Callable[[str], str]) -> Ro
     if not any(values):
         return None
     names = [clean(h) for h in header]
-    if len(names) != len(values) or not all(names):
-        return Row(" | ".join(values))
-    text = "; ".join(f"{h}: {v}" for h, v in zip(names, values) if v)
+    text = "; ".join(f"{h}: {v}" if h else v for h, v in zip(names, values) if v)
     cond = [v for h, v in zip(names, values) if v and TABLE_CONDITION.search(h) and not TABLE_RESULT.search(h)]
     result = [v for h, v in zip(names, values) if v and TABLE_RESULT.search(h)]
     return Row(text, when=cond if result else [], then=result if cond else [])
+
+
+def _keeps_header(header: list[str], body: list[list[str]]) -> bool:
+    """Every named column has a value in some row (else the header's words would be lost: not a table)."""
+    return all(not h.strip() or any(i < len(r) and r[i].strip() for r in body) for i, h in enumerate(header))
 
 
 def table_rows(lines: list[str], clean: Callable[[str], str]) -> dict[int, Row | None]:
@@ -79,11 +82,11 @@ def table_rows(lines: list[str], clean: Callable[[str], str]) -> dict[int, Row |
                 if c is None or len(c) != len(first):
                     break
             j += 1
-        if j - i - seps >= 2 or (seps and j - i >= 2):
-            header = first
+        body = [c for k in range(i + 1, j) if not _SEPARATOR.match(lines[k]) for c in [_cells(lines[k]) or []]]
+        if body and _keeps_header(first, body):
             out[i] = None
             for k in range(i + 1, j):
-                out[k] = None if _SEPARATOR.match(lines[k]) else _row(header, _cells(lines[k]) or [], clean)
+                out[k] = None if _SEPARATOR.match(lines[k]) else _row(first, _cells(lines[k]) or [], clean)
             i = j
         else:
             i += 1
