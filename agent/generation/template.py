@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.intake.language import language_of
 from agent.models import Story, UATCase
 from connectors.errors import CasewrightError
 
@@ -76,6 +78,10 @@ class HouseTemplate(BaseModel):
     """First step of every UI case (e.g. open the customer's account); none for API cases."""
     standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
     """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
+    outline_examples: Literal["per_row", "table"] = "per_row"
+    """A Scenario Outline with Examples: one case per example row with its values put into the steps
+    ('per_row'), or one case whose steps keep the <placeholders> and whose test data is the whole
+    Examples table ('table'; Gherkin output then writes a Scenario Outline with the Examples)."""
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
 
@@ -95,8 +101,10 @@ class HouseTemplate(BaseModel):
             if prefix and behaviour.lower().startswith(prefix):
                 behaviour = behaviour[len(prefix):].strip()
             words = behaviour.split()
+            if language_of(behaviour, default="") != "en":
+                pass  # another language keeps its own capitalisation and words
             # "Agent grants an extension" -> "the Agent grants an extension" (a role, not a sentence start)
-            if (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
+            elif (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
                     and re.fullmatch(r"[a-z]+s", words[1]) and not words[1].endswith("ss")):
                 behaviour = "the " + behaviour
             else:
