@@ -231,14 +231,16 @@ class ZephyrScale:
             body["priority"] = {"id": self._named("priorities", case.priority, {})["id"]}
         if retire:
             body["status"] = {"id": self._named("statuses", self.retired_status, {"statusType": "TEST_CASE"})["id"]}
-        if _differs(body, current):
-            self._call("PUT", f"/testcases/{key}", f"update test case {key}", json=body)
+        # steps and link first: the PUT that takes `casewright-incomplete` off comes last, so a case
+        # that stops part-way still says so
         have = self.test_steps(key)
         if [{"description": (s.get("inline") or {}).get("description") or "",
              "testData": (s.get("inline") or {}).get("testData") or "",
              "expectedResult": (s.get("inline") or {}).get("expectedResult") or ""} for s in have] != _steps(case):
             self._write_steps(key, case)
         self._link(key, case, [str(link.get("issueId")) for link in (current.get("links") or {}).get("issues") or []])
+        if _differs(body, current):
+            self._call("PUT", f"/testcases/{key}", f"update test case {key}", json=body)
 
     def check(self, case: ManagedCase) -> None:
         """Raise, before any write, what stops this case: no such project, an unknown priority name."""

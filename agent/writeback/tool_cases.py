@@ -97,10 +97,13 @@ def desired(case: UATCase, native: dict[str, Any], texts: dict[str, str]) -> Des
                    native_text(native), native_hash(native))
 
 
-def record(stored: StoredCase, *, target: str, group: str | None) -> Record:
+def record(stored: StoredCase, *, target: str, group: str | None, wanted: set[str] = frozenset()) -> Record:
     """A stored case for the reconciliation. One whose create stopped part-way has no hash at write
-    (it is completed, not taken for a person's edit); one another write-back wrote is left alone."""
+    (it is completed, not taken for a person's edit); one that holds exactly what casewright would
+    write now (`wanted`: those hashes) is not taken for one either (an update that stopped before
+    its identity record was rewritten); one another write-back wrote is left alone."""
     identity = stored.identity or {}
+    current = native_hash(stored.content)
     criteria = identity.get("criteria")
     blocked = ""
     if identity and identity.get("target") != target:
@@ -108,6 +111,7 @@ def record(stored: StoredCase, *, target: str, group: str | None) -> Record:
                    f"delete it or rerun with that mode")
     return Record(ref=stored.id, group=group, kind=identity.get("kind"), fingerprint=identity.get("fingerprint"),
                   criteria=tuple(str(c) for c in criteria) if isinstance(criteria, list) and criteria else None,
-                  content=native_text(stored.content), current_hash=native_hash(stored.content),
-                  hash_at_write=identity.get("content_hash_at_write") if stored.complete else None,
+                  content=native_text(stored.content), current_hash=current,
+                  hash_at_write=None if not stored.complete else current if current in wanted and identity
+                  else identity.get("content_hash_at_write"),
                   retired=stored.retired, blocked=blocked)

@@ -86,7 +86,8 @@ class ToolWriteBack:
             group = (stored.identity or {}).get("story_key") or self.target.story_of(stored, case_set)
             if group in stories:   # another epic's (or story's, with --stories) case is not ours to judge
                 self._stored[stored.id] = stored
-                records.append(record(stored, target=self.mode, group=group))
+                records.append(record(stored, target=self.mode, group=group,
+                                      wanted={d.content_hash for d in wanted if d.group == group}))
         result = reconcile(wanted, records, {criterion_text(t) for t in texts.values()})
         plan.retired = list(result.retired)
         for d in result.decisions:
