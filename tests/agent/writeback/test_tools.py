@@ -78,7 +78,8 @@ class Tool:
             case = http.get(f"/testcases/{ref}").json()
             http.put(f"/testcases/{ref}", json=dict(case, name="Renamed by the QA lead")).raise_for_status()
         else:
-            testrail_api.TestRailAPI(self.sb.testrail_url, EMAIL, API_TOKEN).cases.update_case(int(ref), title="Renamed by the QA lead")
+            api = testrail_api.TestRailAPI(self.sb.testrail_url, EMAIL, API_TOKEN, warn_ignore=True)
+            api.cases.update_case(int(ref), title="Renamed by the QA lead")
 
 
 @pytest.fixture(params=TOOLS)
