@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -59,6 +59,27 @@ class OpeningStep(BaseModel):
     expected: str
 
 
+class ToolFields(BaseModel):
+    """How a case's fields map to one test-management tool's (write-back to Xray, Zephyr Scale,
+    TestRail). Placeholders in custom field values: {story} {epic} {kind} {priority}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priorities: dict[str, str] = Field(default_factory=dict)
+    """The template's priority level -> the tool's priority name (a level not listed keeps its name)."""
+    types: dict[str, str] = Field(default_factory=dict)
+    """Case kind (positive, negative, boundary, end_to_end) -> the tool's case type (TestRail)."""
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    """Tool field -> value: TestRail system names (custom_...), Zephyr Scale custom field names."""
+
+
+def _tool_defaults() -> dict[str, ToolFields]:
+    acceptance = {kind: "Acceptance" for kind in ("positive", "negative", "boundary", "end_to_end")}
+    return {"xray": ToolFields(priorities={"Critical": "Highest"}),
+            "zephyr": ToolFields(priorities={"Critical": "High", "Medium": "Normal"}),
+            "testrail": ToolFields(types=acceptance)}
+
+
 class HouseTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,8 +105,13 @@ class HouseTemplate(BaseModel):
     Examples table ('table'; Gherkin output then writes a Scenario Outline with the Examples)."""
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
+    tools: dict[Literal["xray", "zephyr", "testrail"], ToolFields] = Field(default_factory=_tool_defaults)
+    """Field maps per test-management tool; a tool not listed takes its default map."""
 
     # -- applying the template ---------------------------------------------------------------
+    def tool_fields(self, tool: str) -> ToolFields:
+        return self.tools.get(tool) or _tool_defaults()[tool]  # type: ignore[index]
+
     def case_id(self, story_key: str, seq: int) -> str:
         project, _, number = story_key.partition("-")
         try:

@@ -29,6 +29,24 @@ def parse_formats(value: str) -> list[str]:
     return check_formats(value)
 
 
+def missing_tool_settings(mode: str, settings: object) -> list[str]:
+    """The settings a test-management write-back needs that are not set (besides Jira's, which every
+    write-back needs for the epic's summary comment)."""
+    def unset(*names: str) -> bool:
+        return not all(getattr(settings, n) for n in names)
+
+    needs: dict[str, list[tuple[tuple[str, ...], str]]] = {
+        # Xray Server is reached through Jira; Cloud (JIRA_DEPLOYMENT=cloud, or found so at run time) needs its API key
+        "xray": [(("xray_client_id", "xray_client_secret"), "XRAY_CLIENT_ID + XRAY_CLIENT_SECRET")]
+        if getattr(settings, "jira_deployment", "auto") == "cloud" else [],
+        "zephyr": [(("zephyr_api_token",), "ZEPHYR_API_TOKEN")],
+        "testrail": [(("testrail_url",), "TESTRAIL_URL"), (("testrail_email", "testrail_api_key"),
+                                                            "TESTRAIL_EMAIL + TESTRAIL_API_KEY"),
+                     (("testrail_project_id",), "TESTRAIL_PROJECT_ID")],
+    }
+    return [label for names, label in needs.get(mode, []) if unset(*names)]
+
+
 def build_configuration(*, source: str, formats: list[str], out: Path, template: Optional[Path],
                         write_back: str, dry_run: bool, review: bool, stories: Optional[str]) -> Configuration:
     """The run these options ask for, on top of the settings (the workers build theirs the same way)."""
@@ -45,6 +63,10 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
         if missing:
             raise CasewrightError(f"--write-back {write_back} writes to Jira, which needs {' and '.join(missing)}; "
                                   "set them, or use --write-back none")
+        tool = missing_tool_settings(write_back, settings)
+        if tool:
+            raise CasewrightError(f"--write-back {write_back} needs {' and '.join(tool)}; set them "
+                                  "(docs/configuration.md), or choose another --write-back")
     if template is not None and not template.exists():
         raise CasewrightError(f"house template not found: {template}")
     return Configuration.from_settings(

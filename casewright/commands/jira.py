@@ -85,7 +85,8 @@ def print_write_back(summary: dict, out: Console | None = None) -> None:
     counts = wb.get("counts") or {}
     title = f"Write-back ({wb.get('mode')}){' — dry run, nothing written' if wb.get('dry_run') else ''}"
     table = Table(title=title, show_header=True)
-    for col in ("Case", "Story", "Action", "Jira", "Note"):
+    where = {"xray": "Xray", "zephyr": "Zephyr Scale", "testrail": "TestRail"}.get(str(wb.get("mode")), "Jira")
+    for col in ("Case", "Story", "Action", where, "Note"):
         table.add_column(col)
     shown = 0
     for item in wb.get("items") or []:
