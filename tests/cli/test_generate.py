@@ -86,3 +86,20 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     data = json.loads((tmp_path / "o" / "ER-1.json").read_text())
     assert data["run_id"] == run_id and data["cases"]
     assert json.loads(runs[0].read_text())["status"] == "done"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("priorities:\n  levels: []\n", "priorities.levels: is empty"),
+    ("id_pattern: '{project}-UAT-{story_number}'\n", "id_pattern:"),
+    ("title_style: 'Check {what}'\n", "title_style: unknown placeholder"),
+])
+def test_a_broken_house_template_is_one_line_and_exit_2_before_the_run(tmp_path, text, needle):
+    template = tmp_path / "team.yaml"
+    template.write_text(text)
+    result = run_cli("generate", "ER-1", "--source", "sample", "--template", str(template), "--out", "o",
+                     tmp_path=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(template) in lines[0] and needle in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and "--resume" not in result.stderr
+    assert not (tmp_path / "o").exists() and not list((tmp_path / "data").glob("runs/*.json"))
