@@ -31,6 +31,7 @@ from agent.graph import compile_graph
 from agent.nodes.approve import normalise_decision
 from agent.nodes.review import review
 from agent.runs import NotWaiting, load_run, new_run_id, run_lock, save_run, waiting_run
+from connectors.data_dir import ensure_data_dir
 from connectors.errors import CasewrightError
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -55,8 +56,7 @@ def thread_id(epic_key: str, run_id: str) -> str:
 
 @contextmanager
 def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
-    path = Path(data_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    path = ensure_data_dir(data_dir)
     conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
     try:
         saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES))
