@@ -31,6 +31,7 @@ from agent.graph import compile_graph
 from agent.nodes.approve import normalise_decision
 from agent.nodes.review import review
 from agent.runs import NotWaiting, load_run, new_run_id, run_lock, save_run, waiting_run
+from connectors.data_dir import ensure_data_dir
 from connectors.errors import CasewrightError
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -55,8 +56,7 @@ def thread_id(epic_key: str, run_id: str) -> str:
 
 @contextmanager
 def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
-    path = Path(data_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    path = ensure_data_dir(data_dir)
     conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
     try:
         saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES))
@@ -92,6 +92,8 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
             raise CasewrightError(f"run {run_id} is for epic {record.get('epic_key')}, not {epic_key}")
         cfg = Configuration.from_record(record.get("config") or {}, data_dir=cfg.data_dir, fail_at=cfg.fail_at,
                                         llm_unavailable=cfg.llm_unavailable)
+    context = RunContext(cfg, services)
+    context.template  # a broken house template is one clear error before the run starts, not a crash mid-run
     run_id = run_id or new_run_id()
     save_run(cfg.data_dir, run_id, epic_key=epic_key, status="running", config=cfg.as_record(),
              **({} if resume else {"started_at": models._now()}))
@@ -103,7 +105,6 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
     with checkpointer(cfg.data_dir) as saver:
         graph = compile_graph(saver)
         config = _run_config(epic_key, run_id, concurrency)
-        context = RunContext(cfg, services)
         if resume and resume_value is None:
             snapshot = graph.get_state(config)
             if not snapshot.next and snapshot.values.get("summary"):

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from connectors.data_dir import ensure_data_dir
 from connectors.errors import CasewrightError
 
 
@@ -27,8 +28,8 @@ def new_run_id() -> str:
 
 
 def _dir(data_dir: str | Path) -> Path:
-    d = Path(data_dir) / "runs"
-    d.mkdir(parents=True, exist_ok=True)
+    d = ensure_data_dir(data_dir) / "runs"
+    d.mkdir(exist_ok=True)
     return d
 
 

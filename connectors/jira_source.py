@@ -23,7 +23,7 @@ from connectors.atlassian_http import JIRA, RetryPolicy, call, jira_client
 from connectors.confluence_source import ConfluenceSource
 from connectors.errors import CasewrightError
 from connectors.jira_keys import check_issue_key, is_issue_key, key_path, project_path
-from connectors.workspace import FORMAT, Workspace, parse_workspace
+from connectors.workspace import FORMAT, Workspace, issue_type, not_an_epic, parse_workspace
 
 _PAGE_REF = re.compile(r"pageId=(\d+)|/pages/(\d+)")
 DEPLOYMENTS = ("auto", "cloud", "datacenter")
@@ -144,6 +144,9 @@ class JiraSource:
                 raise CasewrightError(f"epic {epic_key} was not found in Jira at {self.url} "
                                       "(check the key and that the account can see it)") from None
             raise
+        if issue_type(epic) != "epic":
+            link = next((f.get("id") for f in fields if str(f.get("name", "")).lower() == "epic link"), None)
+            raise CasewrightError(not_an_epic(epic, link))
         stories = [i for i in self.search(self.children_jql(epic_key, fields)) if i.get("key") != epic_key]
         issues: dict[str, dict[str, Any]] = {epic["key"]: epic}
         for s in stories:

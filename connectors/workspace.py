@@ -32,6 +32,8 @@ from connectors.jira_keys import is_issue_key
 
 FORMAT = "casewright-workspace/1"
 _PAGE_REF = re.compile(r"pageId=(\d+)|/pages/(\d+)")
+WORKSPACE_KEYS = {"format", "issues", "pages", "fields", "projects"}
+"""Top-level keys of which a workspace file has at least one."""
 SAMPLE_PATH = Path(__file__).parent / "sample_project" / "workspace.json"
 
 
@@ -60,6 +62,17 @@ def epic_of_issue(issue: dict[str, Any], epic_link_field: str | None = None, *,
             if name.startswith("customfield_") and is_issue_key(value):
                 return value
     return None
+
+
+def not_an_epic(issue: dict[str, Any], epic_link_field: str | None = None) -> str:
+    """What to tell someone who gave this issue (a story, a bug, ...) where an epic is expected."""
+    key = issue.get("key")
+    kind = str(((issue.get("fields") or {}).get("issuetype") or {}).get("name") or "issue")
+    epic = epic_of_issue(issue, epic_link_field)
+    if epic:
+        return (f"{key} is a {kind}, not an epic; it belongs to epic {epic}: generate for {epic} "
+                f"(add --stories {key} for this {kind.lower()} only)")
+    return f"{key} is a {kind}, not an epic, and belongs to no epic; give the key of an epic"
 
 
 class WorkspaceError(CasewrightError, ValueError):
@@ -171,6 +184,11 @@ def parse_workspace(doc: Any, origin: str = "<workspace>") -> Workspace:
     """Validate the raw document's shape and index it. Raises WorkspaceError with a clear message."""
     if not isinstance(doc, dict):
         raise WorkspaceError(f"{origin}: a workspace file is a JSON object with 'issues', 'fields' and 'pages'")
+    if doc.get("format", FORMAT) != FORMAT or not WORKSPACE_KEYS & set(doc):
+        found = ", ".join(repr(k)[:40] for k in list(doc)[:6]) or "none"
+        raise WorkspaceError(f"{origin} is valid JSON but not a casewright workspace (format {FORMAT}, with "
+                             f"'issues' and 'pages'; its top-level keys: {found}); pass a workspace file "
+                             "(`casewright export` writes one)")
     issues = _require_list(doc, "issues", origin)
     for n, issue in enumerate(issues):
         if not issue.get("key") or not isinstance(issue.get("fields"), dict):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from string import Formatter
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.intake.language import language_of
 from agent.models import Story, UATCase
@@ -23,28 +24,75 @@ class TemplateError(CasewrightError):
     pass
 
 
-class PersonaRule(BaseModel):
+ID_PLACEHOLDERS = ("project", "story", "story_number", "seq")
+TITLE_PLACEHOLDERS = ("behaviour",)
+LABEL_PLACEHOLDERS = ("kind", "story", "epic", "project")
+CHECK_PLACEHOLDERS = ("method", "endpoint", "param")
+
+
+def placeholders(text: str) -> list[str]:
+    """The `{name}` placeholders of a str.format pattern (`{{` is a literal brace)."""
+    try:
+        return [name.split(".")[0].split("[")[0] for _, name, _, _ in Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid pattern ({exc}); write literal braces as {{{{ and }}}}") from None
+
+
+def _only(text: str, allowed: tuple[str, ...]) -> str:
+    unknown = [n for n in placeholders(text) if n not in allowed]
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)} in {text!r}; "
+                         f"use only {', '.join('{' + n + '}' for n in allowed)}")
+    return text
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PersonaRule(_Section):
     match: list[str]
     persona: str
 
 
-class Priorities(BaseModel):
+class Priorities(_Section):
     levels: list[str] = Field(default_factory=lambda: ["Critical", "High", "Medium", "Low"])
     by_kind: dict[str, str] = Field(default_factory=lambda: {
         "positive": "High", "negative": "Medium", "boundary": "Medium", "end_to_end": "Critical"})
     raise_for: list[str] = Field(default_factory=list)
 
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, levels: list[str]) -> list[str]:
+        if not levels or not all(str(level).strip() for level in levels):
+            raise ValueError("is empty; list the priority levels, highest first, e.g. [Critical, High, Medium, Low]")
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"{levels} repeats a level; list each priority once")
+        return levels
 
-class Labels(BaseModel):
+    @model_validator(mode="after")
+    def _kinds_use_levels(self) -> "Priorities":
+        unknown = {kind: level for kind, level in self.by_kind.items() if level not in self.levels}
+        if unknown:
+            raise ValueError(f"by_kind gives {unknown}, not among levels {self.levels}; use one of the levels")
+        return self
+
+
+class Labels(_Section):
     include: list[str] = Field(default_factory=lambda: ["uat", "casewright", "{kind}"])
     lowercase: bool = True
 
+    @field_validator("include")
+    @classmethod
+    def _include(cls, include: list[str]) -> list[str]:
+        return [_only(label, LABEL_PLACEHOLDERS) for label in include]
 
-class Steps(BaseModel):
-    max: int = 12
+
+class Steps(_Section):
+    max: int = Field(12, ge=1)
 
 
-class StandardCheck(BaseModel):
+class StandardCheck(_Section):
     """A check the team runs on every story of a kind, whatever its criteria say.
     Placeholders: {method} {endpoint} {param}."""
 
@@ -53,17 +101,20 @@ class StandardCheck(BaseModel):
     expected: str
     objective: str = ""
 
+    @field_validator("title", "data", "expected", "objective")
+    @classmethod
+    def _known(cls, text: str) -> str:
+        return _only(text, CHECK_PLACEHOLDERS)
 
-class OpeningStep(BaseModel):
+
+class OpeningStep(_Section):
     action: str
     expected: str
 
 
-class ToolFields(BaseModel):
+class ToolFields(_Section):
     """How a case's fields map to one test-management tool's (write-back to Xray, Zephyr Scale,
     TestRail). Placeholders in custom field values: {story} {epic} {kind} {priority}."""
-
-    model_config = ConfigDict(extra="forbid")
 
     priorities: dict[str, str] = Field(default_factory=dict)
     """The template's priority level -> the tool's priority name (a level not listed keeps its name)."""
@@ -80,13 +131,11 @@ def _tool_defaults() -> dict[str, ToolFields]:
             "testrail": ToolFields(types=acceptance)}
 
 
-class HouseTemplate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HouseTemplate(_Section):
     name: str = "Default UAT template"
     id_pattern: str = "{project}-UAT-{story_number}-{seq:02d}"
     title_style: str = "Verify that {behaviour}"
-    title_max_length: int = 120
+    title_max_length: int = Field(120, ge=20)
     priorities: Priorities = Field(default_factory=Priorities)
     fields: list[str] = Field(default_factory=lambda: list(ALL_FIELDS[:10]))
     labels: Labels = Field(default_factory=Labels)
@@ -107,6 +156,31 @@ class HouseTemplate(BaseModel):
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
     tools: dict[Literal["xray", "zephyr", "testrail"], ToolFields] = Field(default_factory=_tool_defaults)
     """Field maps per test-management tool; a tool not listed takes its default map."""
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _id_pattern(cls, pattern: str) -> str:
+        names = placeholders(_only(pattern, ID_PLACEHOLDERS))
+        if "seq" not in names or not {"story", "story_number"} & set(names):
+            raise ValueError(f"{pattern!r} cannot give every case its own id; include {{seq}} (the case's number "
+                             "within its story) and {story} or {story_number}, e.g. '{project}-UAT-{story_number}-{seq:02d}'")
+        try:
+            pattern.format(project="ABC", story="ABC-1", story_number="1", seq=1)
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"{pattern!r} is not usable ({exc}); e.g. '{{project}}-UAT-{{story_number}}-{{seq:02d}}'")
+        return pattern
+
+    @field_validator("title_style")
+    @classmethod
+    def _title_style(cls, style: str) -> str:
+        unknown = sorted(set(re.findall(r"\{([^{}]*)\}", style)) - set(TITLE_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)} in {style!r}; "
+                             "use only {behaviour}, e.g. 'Verify that {behaviour}'")
+        if "{behaviour}" not in style:
+            raise ValueError(f"{style!r} has no {{behaviour}}, so every case would get the same title; "
+                             "include it, e.g. 'Verify that {behaviour}'")
+        return style
 
     # -- applying the template ---------------------------------------------------------------
     def tool_fields(self, tool: str) -> ToolFields:
@@ -219,11 +293,40 @@ def load_template(path: str | Path | None = None) -> HouseTemplate:
     try:
         template = HouseTemplate.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise TemplateError(f"house template {p}: '{where}': {first['msg']}") from None
+        raise TemplateError(f"house template {p}: {_describe(exc.errors()[0])}") from None
     unknown = [f for f in template.fields if f not in ALL_FIELDS]
     if unknown:
-        raise TemplateError(f"house template {p}: unknown field(s) {unknown}; choose from {list(ALL_FIELDS)}")
-    template.case_id("ABC-1", 1)  # fail early on a broken id pattern
+        raise TemplateError(f"house template {p}: fields: unknown field(s) {unknown}; choose from {list(ALL_FIELDS)}")
     return template
+
+
+def _describe(error: dict) -> str:
+    """One validation error as 'where: what is wrong; what to do'."""
+    loc = [str(x) for x in error["loc"]]
+    where = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        section = _section_at(loc[:-1])
+        keys = ", ".join(section.model_fields) if section else ""
+        return (f"{where}: unknown key '{loc[-1]}'; remove it or use one of: {keys} "
+                f"(the bundled {BUNDLED_TEMPLATE.name} documents each)")
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg}"
+
+
+def _section_at(loc: list[str]) -> type[BaseModel] | None:
+    """The template section (model class) at a location such as ['priorities'] or ['personas', '0']."""
+    model: type[BaseModel] = HouseTemplate
+    for part in loc:
+        if part.isdigit():
+            continue
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        found = next((t for t in _types_in(annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        if found is None:
+            return None if part in model.model_fields else model
+        model = found
+    return model
+
+
+def _types_in(annotation) -> list:
+    args = getattr(annotation, "__args__", None)
+    return [annotation] if not args else [t for a in args for t in _types_in(a)]

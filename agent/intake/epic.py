@@ -11,7 +11,7 @@ from agent.models import Epic, Finding, Page, Story, UATCase
 from agent.renderers.jira_wiki import wiki_to_case
 from connectors.errors import CasewrightError
 from connectors.markup import storage_to_text, to_text
-from connectors.workspace import Workspace
+from connectors.workspace import Workspace, issue_type, not_an_epic
 
 NOT_STORIES = {"epic", "sub-task", "subtask", "bug"}
 
@@ -138,6 +138,8 @@ def load_epic(ws: Workspace, epic_key: str, *, ac_field_name: str = "Acceptance 
         known = [i["key"] for i in ws.issues if _name(_fields(i).get("issuetype")).lower() == "epic"]
         hint = f"; epics in {ws.origin or 'the source'}: {', '.join(known[:10])}" if known else ""
         raise UnknownEpicError(f"unknown epic {epic_key}{hint}")
+    if issue_type(raw_epic) != "epic":
+        raise UnknownEpicError(not_an_epic(raw_epic, ws.field_id("Epic Link")))
     f = _fields(raw_epic)
     children = [
         c for c in ws.children(epic_key)

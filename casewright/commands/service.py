@@ -55,6 +55,7 @@ def beat(
                                                 help="Where beat keeps its last-run times"),
     loglevel: str = typer.Option("info", "--loglevel", "-l"),
 ) -> None:
+    from connectors.data_dir import ensure_data_dir
     from connectors.settings import get_settings
     from workers.celery_app import app as celery_app
     from workers.schedule import next_runs
@@ -64,7 +65,7 @@ def beat(
     err.print(f"nightly sweep: '{s.nightly_cron}' in {s.timezone}; next runs: "
               + ", ".join(r.strftime("%Y-%m-%d %H:%M %Z") for r in runs))
     path = schedule_file or str(s.data_dir / "celerybeat-schedule")
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_data_dir(s.data_dir)
     celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={path}"])
 
 

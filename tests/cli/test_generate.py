@@ -57,14 +57,17 @@ def test_generate_from_a_workspace_file_with_chosen_formats(tmp_path):
     (["generate", "ER-1", "--source", "{sample}", "--format", "pdf"], "unknown format 'pdf'"),
     (["generate", "ER-1", "--source", "{shape}"], "needs a 'key'"),
     (["generate", "ER-1"], "--source"),
+    (["generate", "ER-1", "--source", "{caseset}"], "is valid JSON but not a casewright workspace"),
+    (["generate", "ER-2", "--source", "{sample}"], "ER-2 is a Story, not an epic; it belongs to epic ER-1"),
 ])
 def test_bad_input_gets_one_clear_line_and_exit_2(tmp_path, args, needle):
     from connectors.workspace import SAMPLE_PATH
 
     (tmp_path / "broken.json").write_text('{"issues": [')
     (tmp_path / "shape.json").write_text('{"issues": [{"fields": {}}]}')
+    (tmp_path / "caseset.json").write_text('{"epic": {"key": "ER-1"}, "cases": []}')
     subs = {"{sample}": str(SAMPLE_PATH), "{broken}": str(tmp_path / "broken.json"),
-            "{shape}": str(tmp_path / "shape.json")}
+            "{shape}": str(tmp_path / "shape.json"), "{caseset}": str(tmp_path / "caseset.json")}
     result = run_cli(*[subs.get(a, a) for a in args], tmp_path=tmp_path)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert needle in result.stderr
@@ -86,3 +89,36 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     data = json.loads((tmp_path / "o" / "ER-1.json").read_text())
     assert data["run_id"] == run_id and data["cases"]
     assert json.loads(runs[0].read_text())["status"] == "done"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("priorities:\n  levels: []\n", "priorities.levels: is empty"),
+    ("id_pattern: '{project}-UAT-{story_number}'\n", "id_pattern:"),
+    ("title_style: 'Check {what}'\n", "title_style: unknown placeholder"),
+])
+def test_a_broken_house_template_is_one_line_and_exit_2_before_the_run(tmp_path, text, needle):
+    template = tmp_path / "team.yaml"
+    template.write_text(text)
+    result = run_cli("generate", "ER-1", "--source", "sample", "--template", str(template), "--out", "o",
+                     tmp_path=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(template) in lines[0] and needle in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and "--resume" not in result.stderr
+    assert not (tmp_path / "o").exists() and not list((tmp_path / "data").glob("runs/*.json"))
+
+
+@pytest.mark.parametrize("data_dir,needle", [
+    ("{file}", "is a file, not a directory"),
+    ("{file}/data", "which is a file"),
+    ("/sys/casewright-data", "cannot be created"),
+])
+def test_an_unusable_data_dir_is_one_line_and_exit_2(tmp_path, data_dir, needle):
+    (tmp_path / "file").write_text("not a directory")
+    data_dir = data_dir.replace("{file}", str(tmp_path / "file"))
+    for args in (["generate", "ER-1", "--source", "sample", "--out", "o"], ["runs"]):
+        result = run_cli(*args, tmp_path=tmp_path, env={"CASEWRIGHT_DATA_DIR": data_dir})
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0] and "CASEWRIGHT_DATA_DIR" in lines[0], result.stderr
+        assert "Traceback" not in result.stderr

@@ -58,3 +58,38 @@ def test_bad_templates_get_a_clear_error(tmp_path, text, needle):
 def test_missing_template_names_the_setting(tmp_path):
     with pytest.raises(TemplateError, match="CASEWRIGHT_TEMPLATE"):
         load_template(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text,where,advice", [
+    ("priorities:\n  levels: []\n", "priorities.levels", "list the priority levels"),
+    ("priorities:\n  levels: [P1, P1]\n", "priorities.levels", "once"),
+    ("priorities:\n  levels: [P1, P2]\n", "priorities", "use one of the levels"),
+    ("id_pattern: '{project}-UAT-{story_number}'\n", "id_pattern", "include {seq}"),
+    ("id_pattern: 'TC-{seq:02d}'\n", "id_pattern", "{story} or {story_number}"),
+    ("id_pattern: '{project}-{story}-{sequence}'\n", "id_pattern", "use only {project}"),
+    ("id_pattern: '{story}-{seq'\n", "id_pattern", "literal braces"),
+    ("title_style: 'Check {behavior}'\n", "title_style", "use only {behaviour}"),
+    ("title_style: 'Check it'\n", "title_style", "include it"),
+    ("labels:\n  include: ['{team}']\n", "labels.include", "use only {kind}"),
+    ("standard_checks:\n  api:\n    - {title: '{verb} {endpoint}', data: d, expected: e}\n",
+     "standard_checks.api.0.title", "use only {method}"),
+    ("colour: red\n", "colour", "remove it or use one of: name, id_pattern"),
+    ("priorities:\n  level: [P1]\n", "priorities.level", "remove it or use one of: levels, by_kind"),
+    ("personas:\n  - {match: [x], persona: y, colour: z}\n", "personas.0.colour", "use one of: match, persona"),
+    ("steps:\n  max: 0\n", "steps.max", "greater than or equal to 1"),
+])
+def test_template_problems_are_found_on_load_naming_file_field_and_fix(tmp_path, text, where, advice):
+    bad = tmp_path / "team.yaml"
+    bad.write_text(text)
+    with pytest.raises(TemplateError) as exc:
+        load_template(bad)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith(f"house template {bad}: {where}: ")
+    assert advice in message
+
+
+def test_every_accepted_template_gives_unique_ids_across_an_epic(tmp_path):
+    template = load_template(BUNDLED_TEMPLATE)
+    ids = {template.case_id(f"ER-{story}", seq) for story in range(1, 20) for seq in range(1, 40)}
+    assert len(ids) == 19 * 39
