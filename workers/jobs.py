@@ -268,8 +268,9 @@ def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery 
         note = (f"delivered again after its worker ({worker_of(record) or 'unknown'}) was lost; it waits for "
                 f"that execution's epic lock to expire (at most CASEWRIGHT_JOB_LOCK_TTL, {s.job_lock_ttl_s}s) "
                 "and then resumes from its checkpoint")
-    if note is None and executions > 1:
-        note = (f"execution {executions}: delivered again after a worker was lost, resumed from its checkpoint")
+    # every start counts an execution; transient-error retries are counted apart (`attempt`)
+    if note is None and executions - 1 - int(record.get("attempt") or 0) > 0:
+        note = f"execution {executions}: delivered again after a worker was lost, resumed from its checkpoint"
     return {
         "job_id": job_id, "state": state, "epic_key": record.get("epic_key"),
         "trigger": record.get("trigger"), "phase": record.get("phase"),

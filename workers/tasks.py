@@ -214,7 +214,7 @@ def generate_epic_task(self, epic_key: str, source: str = "jira", write_back: st
         metrics.count("failed")
         raise CasewrightError(msg)
     client.hset(jkey, mapping={"phase": "running", "waiting_for": "", "started_at": _now(),
-                               "worker": self.request.hostname or "", "pid": os.getpid()})
+                               "worker": self.request.hostname or "", "pid": os.getpid(), "attempt": attempt})
     client.expire(jkey, JOB_RECORD_TTL_S)
     metrics.count("started")
     resume = executions > 1  # delivered again after a worker died: continue the checkpoint

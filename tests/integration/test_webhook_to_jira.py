@@ -256,6 +256,7 @@ def test_a_transient_jira_error_is_retried_with_backoff_then_succeeds(service):
     assert st["state"] == "SUCCESS", (st, worker.log_tail())
     # the second execution continues the same run (run id = job id) from its checkpoint
     assert st["executions"] == 2 and st["result"]["resumed"] is True and st["result"]["run_id"] == st["job_id"]
+    assert st["note"] is None  # a retry is not a lost worker
     throttled = [q for q in sandbox.requests if q.status == 429]
     assert len(throttled) >= 5
     assert "Retry in" in worker.log_tail(20000) or "retry 1/" in worker.log_tail(20000)
