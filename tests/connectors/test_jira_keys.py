@@ -4,8 +4,11 @@ a REST path or JQL (the emulator records every request the real `jira` client ma
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.jira_keys import (
+    ISSUE_KEY,
     KEY_PATTERN,
     InvalidKeyError,
     check_issue_key,
@@ -97,3 +100,20 @@ def test_the_jira_writer_sends_nothing_for_a_key_that_is_not_one(sandbox):
     assert writer.get_issue("ER-1")["key"] == writer.get_issue(writer.get_issue("ER-1")["id"])["key"] == "ER-1"
     writer.set_property("er-1", "casewright.test", {"v": 1})
     assert writer.get_property("ER-1", "casewright.test") == {"v": 1}
+
+
+KEY_EXAMPLES = 300
+
+
+@settings(max_examples=KEY_EXAMPLES, deadline=None, database=None, derandomize=True)
+@given(value=st.one_of(st.text(), st.from_regex(KEY_PATTERN, fullmatch=True),
+                       st.builds(lambda a, b: a + "-" + b, st.text(max_size=12), st.text(max_size=6))))
+def test_any_text_is_a_canonical_key_or_a_one_line_refusal(value):
+    try:
+        key = check_issue_key(value)
+    except InvalidKeyError as err:
+        assert "\n" not in str(err) and len(str(err)) < 200
+        assert normalise_key(value) is None
+        return
+    assert ISSUE_KEY.fullmatch(key) and key == value.strip().upper() and key_path(value) == key
+    assert re.fullmatch(KEY_PATTERN.strip("^$"), value.strip())
