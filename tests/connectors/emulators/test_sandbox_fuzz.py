@@ -23,7 +23,7 @@ from support import SHARED
 from support.sandbox import start_sandbox
 
 SPEC = SHARED / "specs" / "jira-cloud-platform-v3.openapi.json"
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = 15
 
 # what the emulator serves (connectors/emulators/atlassian/jira_routes.py), as the document names it
 EMULATED = {
