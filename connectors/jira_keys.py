@@ -27,7 +27,10 @@ ISSUE_KEY = re.compile(f"{_PROJECT}-{_NUMBER}")
 PROJECT_KEY = re.compile(_PROJECT)
 """A Jira project key (the part of an issue key before the dash)."""
 
-KEY_PATTERN = "^" + f"{_PROJECT}-{_NUMBER}".replace("A-Z", "A-Za-z") + "$"
+_SPACE = " \t\r\n"
+"""Around a key given as input, these are ignored (a pasted key with a trailing newline)."""
+
+KEY_PATTERN = f"^[{_SPACE}]*" + f"{_PROJECT}-{_NUMBER}".replace("A-Z", "A-Za-z") + f"[{_SPACE}]*$"
 """The keys accepted as input (any case), as a JSON Schema pattern for the OpenAPI documents."""
 
 
@@ -44,10 +47,10 @@ def shown(value: object, limit: int = 60) -> str:
 
 def normalise_key(value: object) -> str | None:
     """The key in Jira's canonical (upper-case) form, or None when `value` is not an issue key."""
-    if not isinstance(value, str) or len(value) > MAX_KEY_LENGTH + 2 or not value.isascii():
+    if not isinstance(value, str) or len(value) > MAX_KEY_LENGTH or not value.isascii():
         return None
-    key = value.strip().upper()
-    if len(key) > MAX_KEY_LENGTH or not ISSUE_KEY.fullmatch(key):
+    key = value.strip(_SPACE).upper()
+    if not ISSUE_KEY.fullmatch(key):
         return None
     return key
 
@@ -60,7 +63,7 @@ def check_issue_key(value: object, what: str = "issue key") -> str:
     """`value` as a canonical issue key, or InvalidKeyError naming it (e.g. what='epic key')."""
     key = normalise_key(value)
     if key is None:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or (isinstance(value, str) and not value.strip(_SPACE)):
             raise InvalidKeyError(f"an {what} is required, e.g. ER-1")
         raise InvalidKeyError(f"{what} {shown(value)} is not a Jira issue key: expected PROJECT-123 "
                               "(a project key of upper-case letters, digits or _, a dash, a number)")

@@ -13,6 +13,7 @@ from connectors.jira_keys import KEY_PATTERN, MAX_KEY_LENGTH
 from workers.triggers import SIGNATURE_PATTERN
 
 MAX_BODY_BYTES = 10 * 2**20  # Jira issue webhooks are far smaller; refuse anything bigger
+_FORMAT_PATTERN = r"^\s*(?:" + "|".join("".join(f"[{c.lower()}{c.upper()}]" for c in f) for f in FORMATS) + r")\s*$"
 _KEY_SCHEMA: dict[str, Any] = {"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH,
                                "examples": ["ER-2"]}
 
@@ -38,7 +39,12 @@ class JobRequest(BaseModel):
     the mode, the formats, dry_run with the mode) is checked by `workers.jobs.enqueue_generate`
     with the same functions as `casewright enqueue`, so both refuse the same input the same way."""
 
-    model_config = {"extra": "forbid"}
+    # a dry run plans a write-back: with dry_run true, name a mode other than none (when omitted
+    # the service's CASEWRIGHT_WRITE_BACK decides, and with the default, none, it is refused)
+    model_config = {"extra": "forbid", "json_schema_extra": {
+        "if": {"properties": {"dry_run": {"const": True}}, "required": ["dry_run"]},
+        "then": {"required": ["write_back"],
+                 "properties": {"write_back": {"enum": [m for m in WRITE_BACK_MODES if m != "none"]}}}}}
 
     epic_key: str = Field(description="Key of the epic, e.g. ER-1 (Jira's key form; case-insensitive)",
                           examples=["ER-1"], json_schema_extra={"pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH})
@@ -47,8 +53,8 @@ class JobRequest(BaseModel):
         json_schema_extra={"enum": [*WRITE_BACK_MODES, None]})
     dry_run: StrictBool = Field(False, description="Plan the write-back without changing Jira "
                                                    "(needs a write-back mode other than none)")
-    formats: list[str] | None = Field(None, description=f"Output formats ({', '.join(FORMATS)})",
-                                      json_schema_extra={"items": {"type": "string", "enum": list(FORMATS)},
+    formats: list[str] | None = Field(None, description=f"Output formats ({', '.join(FORMATS)}; any case)",
+                                      json_schema_extra={"items": {"type": "string", "pattern": _FORMAT_PATTERN},
                                                          "minItems": 1})
 
 

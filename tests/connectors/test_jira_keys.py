@@ -4,8 +4,11 @@ a REST path or JQL (the emulator records every request the real `jira` client ma
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.jira_keys import (
+    ISSUE_KEY,
     KEY_PATTERN,
     InvalidKeyError,
     check_issue_key,
@@ -24,7 +27,7 @@ HOSTILE = ["../../etc/passwd", "ER-1/../../serverInfo", "ER-1?fields=*all", "ER-
                                              ("ABCDEFGHIJ-1234567", "ABCDEFGHIJ-1234567")])
 def test_keys_jira_accepts_are_taken_in_canonical_form(good, canonical):
     assert normalise_key(good) == check_issue_key(good) == canonical and is_issue_key(good)
-    assert re.fullmatch(KEY_PATTERN.strip("^$"), good.strip())  # the OpenAPI pattern says the same
+    assert re.fullmatch(KEY_PATTERN, good)  # the OpenAPI pattern says the same
 
 
 @pytest.mark.parametrize("bad", HOSTILE)
@@ -37,7 +40,7 @@ def test_anything_else_is_refused_with_one_line_naming_it(bad):
     assert "\n" not in message and "\x00" not in message and len(message) < 200
     if isinstance(bad, str) and bad.strip():
         assert repr(bad)[:30] in message
-        assert not re.fullmatch(KEY_PATTERN.strip("^$"), bad)
+        assert not re.fullmatch(KEY_PATTERN, bad)
 
 
 def test_a_very_long_value_is_cut_in_the_message():
@@ -97,3 +100,20 @@ def test_the_jira_writer_sends_nothing_for_a_key_that_is_not_one(sandbox):
     assert writer.get_issue("ER-1")["key"] == writer.get_issue(writer.get_issue("ER-1")["id"])["key"] == "ER-1"
     writer.set_property("er-1", "casewright.test", {"v": 1})
     assert writer.get_property("ER-1", "casewright.test") == {"v": 1}
+
+
+KEY_EXAMPLES = 300
+
+
+@settings(max_examples=KEY_EXAMPLES, deadline=None, database=None, derandomize=True)
+@given(value=st.one_of(st.text(), st.from_regex(KEY_PATTERN, fullmatch=True),
+                       st.builds(lambda a, b: a + "-" + b, st.text(max_size=12), st.text(max_size=6))))
+def test_any_text_is_a_canonical_key_or_a_one_line_refusal(value):
+    try:
+        key = check_issue_key(value)
+    except InvalidKeyError as err:
+        assert "\n" not in str(err) and len(str(err)) < 200
+        assert normalise_key(value) is None
+        return
+    assert ISSUE_KEY.fullmatch(key) and key == value.strip(" \t\r\n").upper() and key_path(value) == key
+    assert re.fullmatch(KEY_PATTERN, value) and len(value) <= 255  # the OpenAPI documents say the same

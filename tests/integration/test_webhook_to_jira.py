@@ -297,12 +297,13 @@ def test_a_webhook_naming_a_path_as_its_epic_is_400_and_no_such_jira_path_is_cal
     from connectors.jira_keys import is_issue_key
 
     client, settings, sandbox, worker = service
+    before = epic_jobs(settings, "ER-14")
     sandbox.reset_log()
     for bad in ("../../etc/passwd", "ER-14/../../serverInfo", "ER-14?expand=names", "er-14/../ER-1"):
         r = post(client, issue_event("ER-15", parent=bad))
         assert r.status_code == 400, r.text
         assert repr(bad) in r.json()["detail"] and "parent.key" in r.json()["detail"]
-    assert epic_jobs(settings, "ER-14") == []
+    assert epic_jobs(settings, "ER-14") == before
     # the worker was listening all along: a good delivery for the same story runs end to end
     r = post(client, issue_event("ER-15", parent="ER-14"))
     assert r.status_code == 202, r.text

@@ -20,7 +20,7 @@ from support.service import cleanup, make_settings, unique_prefix
 
 DB = 5
 API_KEY = "fuzz-api-key"
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 50
 
 
 @pytest.fixture(scope="module")
