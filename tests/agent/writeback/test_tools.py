@@ -163,6 +163,14 @@ def test_a_reworded_criterion_updates_in_place_and_a_deleted_one_is_retired(tool
     again = tool.write_back("d").run(deleted)
     assert tool.writes() == [] and sorted(again.plan.retired) == sorted(gone_refs)
 
+    edit_story(tool, lambda ls: ls + [SECOND])   # the criterion comes back: its retired cases are restored
+    restored = case_set_from_jira(tool.sb, tool.creds, EPIC, tmp_path, run="e")
+    back = tool.write_back("e").run(restored)
+    assert back.plan.counts()["create"] == 0 and back.plan.counts()["retire"] == 0
+    assert {i.target for i in back.plan.items if i.action == "update"} >= gone_refs
+    stored = {s.id: s for s in tool.stored(restored)}
+    assert not any(stored[ref].retired for ref in gone_refs) and held(tool, restored) == fingerprints(restored)
+
 
 def test_a_case_a_person_edited_in_the_tool_is_a_conflict_left_alone(tool, tmp_path):
     cs = case_set_from_jira(tool.sb, tool.creds, EPIC, tmp_path)
