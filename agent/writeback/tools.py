@@ -121,7 +121,7 @@ class ToolWriteBack:
     def _writes(self) -> int:
         return self.writer.writes + self.target.writes()
 
-    def _execute(self, item: PlanItem, case_set: CaseSet, created: list[str]) -> None:
+    def _execute(self, item: PlanItem, case_set: CaseSet) -> None:
         if item.action == "retire":
             self.target.retire(item.target or "")
             return
@@ -130,7 +130,6 @@ class ToolWriteBack:
         managed = self._managed[item.case_id]
         if item.action == "create":
             item.target = self.target.create(managed, case_set)
-            created.append(item.target)
         elif item.action == "update" or item.repairs:
             self.target.update(item.target or "", managed)
             if item.case_id in self._revive:
@@ -147,15 +146,15 @@ class ToolWriteBack:
         before = self._writes()
         todo = [i for i in plan.items if i.action in ("create", "update", "retire") or i.repairs]
         done = 0
-        created: list[str] = []
         try:
             for item in plan.items:
                 at = self._writes()
-                self._execute(item, case_set, created)
+                self._execute(item, case_set)
                 if item.case_id and item.target:
                     result.keys[item.case_id] = item.target
                 done += self._writes() > at
-            self.target.created(created, case_set)
+            self.target.after_cases([i.target for i in plan.items if i.case_id and i.target
+                                 and i.action in ("create", "update", "unchanged")], case_set)
             if plan.summary is not None:
                 self._jira._execute_comment(plan.summary, SUMMARY_PROPERTY)
         except AtlassianError as exc:

@@ -45,7 +45,15 @@ def all_writes(sb) -> list:
 
 def test_xray_cloud_puts_new_tests_in_the_epic_folder_and_test_set(cloud, tmp_path):
     cs = case_set_from_jira(cloud, cloud.creds, EPIC, tmp_path)
+    # the first run stops before the Test Set (Xray refuses to create it): the rerun puts every test in it
+    # writes: two folders, the tests, then the Test Set
+    cloud.xray.faults.fail_write_at, cloud.xray.faults.fail_writes_after = 2 + len(cs.cases) + 1, True
+    with pytest.raises(CasewrightError, match="create the Test Set of ER-1"):
+        write_back(cloud, "xray", "a", xray_folder="/casewright/{epic}", xray_test_set=True).run(cs)
+    cloud.xray.faults.clear()
+    assert cloud.xray.test_sets == {}
     result = write_back(cloud, "xray", "a", xray_folder="/casewright/{epic}", xray_test_set=True).run(cs)
+    assert result.plan.counts()["unchanged"] == len(cs.cases)
     ids = [cloud.state.issues[result.keys[c.id]]["id"] for c in cs.cases]
     assert {cloud.xray.tests[i]["folder"] for i in ids} == {"/casewright/ER-1"}
     assert all(cloud.xray.tests[i]["testType"]["name"] == "Manual" for i in ids)
