@@ -32,7 +32,7 @@ class ToolTarget:
     mode = ""
     label = ""
     written_as = ""
-    retired_as = RETIRED_LABEL      # what the epic summary says a retired case carries
+    retired_as = f"label {RETIRED_LABEL}"   # how the epic summary says retired cases are marked
     needs_story_ids = False
 
     def __init__(self, targets: CaseTargets, writer: JiraWriter) -> None:
@@ -160,8 +160,11 @@ class XrayTarget(_PerProject):
 
 class ZephyrTarget(_PerProject):
     mode, label, written_as = "zephyr", "Zephyr Scale", "Zephyr Scale test cases linked to their stories"
-    retired_as = f"{RETIRED_LABEL}, status set to ZEPHYR_RETIRED_STATUS"
     needs_story_ids = True
+
+    def __init__(self, targets: CaseTargets, writer: JiraWriter) -> None:
+        super().__init__(targets, writer)
+        self.retired_as = f"label {RETIRED_LABEL}, status {targets.zephyr_retired_status}"
 
     def _make(self, project: str) -> Any:
         return self.targets.zephyr(project)

@@ -37,7 +37,7 @@ from connectors.atlassian_http import AtlassianError
 from connectors.case_targets import CaseTargets
 from connectors.errors import CasewrightError
 from connectors.jira_writer import JiraWriter
-from connectors.managed_cases import ManagedCase, StoredCase
+from connectors.managed_cases import RETIRED_LABEL, ManagedCase, StoredCase
 
 
 class ToolWriteBack:
@@ -113,7 +113,8 @@ class ToolWriteBack:
         body = epic_summary(case_set, written_as=self.target.written_as, per_story=True,
                             conflicts=[i.target or i.case_id for i in plan.items if i.action == "conflict"],
                             retired=[i.target or "" for i in plan.items if i.action == "retire"] + plan.retired,
-                            retire_label=self.target.retired_as)
+                            retire_label=RETIRED_LABEL, retired_how=self.target.retired_as,
+                            edited_in=self.target.label)
         plan.summary = self._jira._plan_comment(case_set.epic.key, SUMMARY_PROPERTY, "summary", body)
         return plan
 
