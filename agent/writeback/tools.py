@@ -27,7 +27,7 @@ from __future__ import annotations
 from agent.generation.template import ToolFields
 from agent.models import CaseSet
 from agent.renderers.jira_wiki import epic_summary
-from agent.writeback.identity import SUMMARY_PROPERTY, criterion_text
+from agent.writeback.identity import criterion_text
 from agent.writeback.jira import WriteBack, WriteBackResult
 from agent.writeback.plan import PlanItem, WriteBackPlan
 from agent.writeback.reconcile import reconcile
@@ -115,7 +115,7 @@ class ToolWriteBack:
                             retired=[i.target or "" for i in plan.items if i.action == "retire"] + plan.retired,
                             retire_label=RETIRED_LABEL, retired_how=self.target.retired_as,
                             edited_in=self.target.label)
-        plan.summary = self._jira._plan_comment(case_set.epic.key, SUMMARY_PROPERTY, "summary", body)
+        plan.summary = self._jira.plan_epic_summary(case_set.epic.key, body)
         return plan
 
     # -- execution ------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class ToolWriteBack:
             self.target.after_cases([i.target for i in plan.items if i.case_id and i.target
                                  and i.action in ("create", "update", "unchanged")], case_set)
             if plan.summary is not None:
-                self._jira._execute_comment(plan.summary, SUMMARY_PROPERTY)
+                self._jira.write_epic_summary(plan.summary)
         except AtlassianError as exc:
             raise CasewrightError(f"write-back to {self.target.label} stopped after {done} of {len(todo)} cases to "
                                   f"write: {exc}. Run it again: finished work is found and not repeated") from None

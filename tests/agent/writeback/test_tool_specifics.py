@@ -112,3 +112,17 @@ def test_testrail_sections_refs_and_required_fields_from_the_house_template(clou
         assert story["name"].startswith(case.story_key + " ") and epic["name"].startswith("ER-1 Payment difficulty")
     # the template's entries go over the defaults: the other kinds stay Acceptance, the other tools untouched
     assert template.tool_fields("zephyr") == load_template().tool_fields("zephyr")
+
+
+def test_xray_leaves_alone_the_test_issues_an_issues_write_back_wrote(cloud, tmp_path):
+    from agent.writeback.jira import WriteBack
+
+    cs = case_set_from_jira(cloud, cloud.creds, EPIC, tmp_path)
+    written = WriteBack(writer_on(cloud, cloud.creds), mode="issues", run_id="a").run(cs)
+    before = {k: dict(cloud.state.issues[k]["fields"]) for k in written.keys.values()}
+    cloud.reset_log()
+    result = write_back(cloud, "xray", "b").run(cs)
+    assert result.plan.counts()["conflict"] == len(cs.cases) and result.plan.counts()["create"] == 0
+    assert all("written by --write-back issues, not xray" in i.reason for i in result.plan.items)
+    assert {k: dict(cloud.state.issues[k]["fields"]) for k in written.keys.values()} == before
+    assert all(w.path.startswith(f"/rest/api/2/issue/{EPIC}/") for w in all_writes(cloud))
