@@ -71,6 +71,7 @@ class ToolWriteBack:
 
     def plan(self, case_set: CaseSet) -> WriteBackPlan:
         plan = WriteBackPlan(mode=self.mode, epic_key=case_set.epic.key)
+        self._managed, self._stored, self._revive = {}, {}, set()
         texts = {c.id: c.text for s in case_set.stories for c in s.criteria}
         ids = self._story_ids(case_set)
         wanted = []
