@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     webhook_statuses: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_STATUSES"))
     webhook_dedupe_ttl_s: int = Field(3600, ge=1,  validation_alias=_env("CASEWRIGHT_WEBHOOK_DEDUPE_TTL"))
     write_back: str = Field("none", validation_alias=_env("CASEWRIGHT_WRITE_BACK"),
-                            description="issues, subtasks, comment or none, for jobs the service runs")
+                            description="issues, subtasks, comment, xray, zephyr, testrail or none, for jobs the service runs")
     nightly_cron: str = Field("0 2 * * *", validation_alias=_env("CASEWRIGHT_NIGHTLY_CRON"))
     timezone: str = Field("UTC", validation_alias=_env("CASEWRIGHT_TIMEZONE"))
     sweep_jql: str | None = Field(None, validation_alias=_env("CASEWRIGHT_SWEEP_JQL"),

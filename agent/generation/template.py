@@ -155,7 +155,7 @@ class HouseTemplate(_Section):
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
     tools: dict[Literal["xray", "zephyr", "testrail"], ToolFields] = Field(default_factory=_tool_defaults)
-    """Field maps per test-management tool; a tool not listed takes its default map."""
+    """Field maps per test-management tool, each entry over the tool's defaults (`_tool_defaults`)."""
 
     @field_validator("id_pattern")
     @classmethod
@@ -184,7 +184,12 @@ class HouseTemplate(_Section):
 
     # -- applying the template ---------------------------------------------------------------
     def tool_fields(self, tool: str) -> ToolFields:
-        return self.tools.get(tool) or _tool_defaults()[tool]  # type: ignore[index]
+        """The field map of a test-management tool: the template's entries over the defaults."""
+        base, own = _tool_defaults()[tool], self.tools.get(tool)  # type: ignore[index, call-overload]
+        if own is None:
+            return base
+        return ToolFields(priorities={**base.priorities, **own.priorities}, types={**base.types, **own.types},
+                          custom_fields={**base.custom_fields, **own.custom_fields})
 
     def case_id(self, story_key: str, seq: int) -> str:
         project, _, number = story_key.partition("-")

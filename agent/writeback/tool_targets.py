@@ -32,7 +32,7 @@ class ToolTarget:
     mode = ""
     label = ""
     written_as = ""
-    retired_as = RETIRED_LABEL      # what the epic summary says a retired case carries
+    retired_as = f"label {RETIRED_LABEL}"   # how the epic summary says retired cases are marked
     needs_story_ids = False
 
     def __init__(self, targets: CaseTargets, writer: JiraWriter) -> None:
@@ -68,8 +68,8 @@ class ToolTarget:
     def revive(self, ref: str, case: ManagedCase, case_set: CaseSet) -> None:
         raise NotImplementedError
 
-    def created(self, refs: list[str], case_set: CaseSet) -> None:
-        """After the cases: what an epic gets besides them (Xray's Test Set)."""
+    def after_cases(self, refs: list[str], case_set: CaseSet) -> None:
+        """After the cases (`refs`: every current one): what an epic gets besides them (Xray's Test Set)."""
 
     def writes(self) -> int:
         """Writes sent to the tool itself (the Jira side is counted by the JiraWriter)."""
@@ -116,6 +116,10 @@ class _PerProject(ToolTarget):
 class XrayTarget(_PerProject):
     mode, label, written_as = "xray", "Xray", "Xray Manual tests linked to their stories"
 
+    def __init__(self, targets: CaseTargets, writer: JiraWriter) -> None:
+        super().__init__(targets, writer)
+        self._ids: dict[str, str] = {}          # key -> Jira issue id, of the tests read
+
     def _make(self, project: str) -> Any:
         return self.targets.xray(self.writer, project)
 
@@ -131,14 +135,24 @@ class XrayTarget(_PerProject):
     def revive(self, ref: str, case: ManagedCase, case_set: CaseSet) -> None:
         self.writer.update_fields(ref, {}, {"labels": [{"remove": RETIRED_LABEL}]})
 
-    def created(self, refs: list[str], case_set: CaseSet) -> None:
+    def records(self, case_set: CaseSet) -> list[StoredCase]:
+        found = super().records(case_set)
+        self._ids = {s.id: str(s.raw.get("id")) for s in found if s.raw.get("id")}
+        return found
+
+    def after_cases(self, refs: list[str], case_set: CaseSet) -> None:
+        """With XRAY_TEST_SET (Cloud): the epic's Test Set holds every current test (those a stopped
+        run left out included); nothing is written when it does."""
         xray = self.connector(_project(case_set.epic.key))
         if not refs or not self.targets.xray_test_set or not isinstance(xray, XrayCloud):
             return
         test_set = xray.ensure_test_set(case_set.epic.key, f"{case_set.epic.key}: {one_line(case_set.epic.summary, 200)}"
                                                            " (UAT cases, casewright)")
-        ids = [str(self.writer.get_issue(ref, fields="summary")["id"]) for ref in refs]
-        xray.add_to_test_set(test_set, ids)
+        wanted = [self._ids.get(ref) or str(self.writer.get_issue(ref, fields="summary")["id"]) for ref in refs]
+        have = set(xray.test_set_members(test_set))
+        missing = [i for i in wanted if i not in have]
+        if missing:
+            xray.add_to_test_set(test_set, missing)
 
     def writes(self) -> int:
         return sum(x.writes for x in self._by_project.values() if isinstance(x, XrayCloud))
@@ -146,8 +160,11 @@ class XrayTarget(_PerProject):
 
 class ZephyrTarget(_PerProject):
     mode, label, written_as = "zephyr", "Zephyr Scale", "Zephyr Scale test cases linked to their stories"
-    retired_as = f"{RETIRED_LABEL}, status set to ZEPHYR_RETIRED_STATUS"
     needs_story_ids = True
+
+    def __init__(self, targets: CaseTargets, writer: JiraWriter) -> None:
+        super().__init__(targets, writer)
+        self.retired_as = f"label {RETIRED_LABEL}, status {targets.zephyr_retired_status}"
 
     def _make(self, project: str) -> Any:
         return self.targets.zephyr(project)

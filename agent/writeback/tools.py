@@ -27,7 +27,7 @@ from __future__ import annotations
 from agent.generation.template import ToolFields
 from agent.models import CaseSet
 from agent.renderers.jira_wiki import epic_summary
-from agent.writeback.identity import SUMMARY_PROPERTY, criterion_text
+from agent.writeback.identity import criterion_text
 from agent.writeback.jira import WriteBack, WriteBackResult
 from agent.writeback.plan import PlanItem, WriteBackPlan
 from agent.writeback.reconcile import reconcile
@@ -37,7 +37,7 @@ from connectors.atlassian_http import AtlassianError
 from connectors.case_targets import CaseTargets
 from connectors.errors import CasewrightError
 from connectors.jira_writer import JiraWriter
-from connectors.managed_cases import ManagedCase, StoredCase
+from connectors.managed_cases import RETIRED_LABEL, ManagedCase, StoredCase
 
 
 class ToolWriteBack:
@@ -71,6 +71,7 @@ class ToolWriteBack:
 
     def plan(self, case_set: CaseSet) -> WriteBackPlan:
         plan = WriteBackPlan(mode=self.mode, epic_key=case_set.epic.key)
+        self._managed, self._stored, self._revive = {}, {}, set()
         texts = {c.id: c.text for s in case_set.stories for c in s.criteria}
         ids = self._story_ids(case_set)
         wanted = []
@@ -113,15 +114,16 @@ class ToolWriteBack:
         body = epic_summary(case_set, written_as=self.target.written_as, per_story=True,
                             conflicts=[i.target or i.case_id for i in plan.items if i.action == "conflict"],
                             retired=[i.target or "" for i in plan.items if i.action == "retire"] + plan.retired,
-                            retire_label=self.target.retired_as)
-        plan.summary = self._jira._plan_comment(case_set.epic.key, SUMMARY_PROPERTY, "summary", body)
+                            retire_label=RETIRED_LABEL, retired_how=self.target.retired_as,
+                            edited_in=self.target.label)
+        plan.summary = self._jira.plan_epic_summary(case_set.epic.key, body)
         return plan
 
     # -- execution ------------------------------------------------------------------------------
     def _writes(self) -> int:
         return self.writer.writes + self.target.writes()
 
-    def _execute(self, item: PlanItem, case_set: CaseSet, created: list[str]) -> None:
+    def _execute(self, item: PlanItem, case_set: CaseSet) -> None:
         if item.action == "retire":
             self.target.retire(item.target or "")
             return
@@ -130,7 +132,6 @@ class ToolWriteBack:
         managed = self._managed[item.case_id]
         if item.action == "create":
             item.target = self.target.create(managed, case_set)
-            created.append(item.target)
         elif item.action == "update" or item.repairs:
             self.target.update(item.target or "", managed)
             if item.case_id in self._revive:
@@ -147,17 +148,17 @@ class ToolWriteBack:
         before = self._writes()
         todo = [i for i in plan.items if i.action in ("create", "update", "retire") or i.repairs]
         done = 0
-        created: list[str] = []
         try:
             for item in plan.items:
                 at = self._writes()
-                self._execute(item, case_set, created)
+                self._execute(item, case_set)
                 if item.case_id and item.target:
                     result.keys[item.case_id] = item.target
                 done += self._writes() > at
-            self.target.created(created, case_set)
+            self.target.after_cases([i.target for i in plan.items if i.case_id and i.target
+                                 and i.action in ("create", "update", "unchanged")], case_set)
             if plan.summary is not None:
-                self._jira._execute_comment(plan.summary, SUMMARY_PROPERTY)
+                self._jira.write_epic_summary(plan.summary)
         except AtlassianError as exc:
             raise CasewrightError(f"write-back to {self.target.label} stopped after {done} of {len(todo)} cases to "
                                   f"write: {exc}. Run it again: finished work is found and not repeated") from None

@@ -125,3 +125,21 @@ def test_a_tool_target_without_its_settings_is_one_line_before_generating(tmp_pa
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], lines
     assert TOKEN not in lines[0] and not (tmp_path / "out").exists()
+
+
+def test_wrong_tool_credentials_are_one_line_naming_the_setting_and_nothing_is_written(tmp_path):
+    proc, printed = start_sandbox("cloud")
+    try:
+        env = settings_for(printed, "cloud")
+        for target, wrong, setting in (("xray", "XRAY_CLIENT_SECRET", "XRAY_CLIENT_ID + XRAY_CLIENT_SECRET"),
+                                       ("zephyr", "ZEPHYR_API_TOKEN", "ZEPHYR_API_TOKEN"),
+                                       ("testrail", "TESTRAIL_API_KEY", "TESTRAIL_EMAIL + TESTRAIL_API_KEY")):
+            r = generate(tmp_path, env | {wrong: "not-the-secret"}, target)
+            assert r.returncode == 2 and "Traceback" not in r.stdout + r.stderr, (r.stdout, r.stderr)
+            [line] = [ln for ln in r.stderr.splitlines() if ln.strip()]
+            assert "rejected the credentials (401)" in line and setting in line and "not-the-secret" not in line
+            assert count_in_tool(target, printed) == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()

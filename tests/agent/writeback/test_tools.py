@@ -157,11 +157,21 @@ def test_a_reworded_criterion_updates_in_place_and_a_deleted_one_is_retired(tool
     assert {i.target for i in result.plan.items if i.action == "retire"} == gone_refs
     stored = {s.id: s for s in tool.stored(deleted)}
     assert all(stored[ref].retired for ref in gone_refs)           # kept, marked retired, never deleted
+    [summary] = summary_comments(tool.sb, EPIC)
+    assert "are retired (" + tool.write_back("x").target.retired_as + ")" in summary["body"]
     assert held(tool, deleted) == fingerprints(deleted)
     assert not [w for w in tool.writes() if w.method == "DELETE" and "/step" not in w.path]
     tool.reset()
     again = tool.write_back("d").run(deleted)
     assert tool.writes() == [] and sorted(again.plan.retired) == sorted(gone_refs)
+
+    edit_story(tool, lambda ls: ls + [SECOND])   # the criterion comes back: its retired cases are restored
+    restored = case_set_from_jira(tool.sb, tool.creds, EPIC, tmp_path, run="e")
+    back = tool.write_back("e").run(restored)
+    assert back.plan.counts()["create"] == 0 and back.plan.counts()["retire"] == 0
+    assert {i.target for i in back.plan.items if i.action == "update"} >= gone_refs
+    stored = {s.id: s for s in tool.stored(restored)}
+    assert not any(stored[ref].retired for ref in gone_refs) and held(tool, restored) == fingerprints(restored)
 
 
 def test_a_case_a_person_edited_in_the_tool_is_a_conflict_left_alone(tool, tmp_path):
@@ -180,7 +190,8 @@ def test_a_case_a_person_edited_in_the_tool_is_a_conflict_left_alone(tool, tmp_p
     # the only writes: the epic's summary comment (it now names the conflict), nothing in the tool
     assert tool.writes() and all(w.path.startswith(f"/rest/api/2/issue/{EPIC}/") for w in tool.writes())
     [summary] = summary_comments(tool.sb, EPIC)
-    assert ref in summary["body"] and "left alone" in summary["body"]
+    label = {"xray": "Xray", "zephyr": "Zephyr Scale", "testrail": "TestRail"}[tool.mode]
+    assert ref in summary["body"] and f"edited in {label} and left alone" in summary["body"]
 
 
 def test_429_and_503_are_ridden_out(tool, tmp_path):
