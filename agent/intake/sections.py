@@ -108,13 +108,22 @@ class _Frame:
     title: str
 
 
-def _sectioned(text: str, base_kind: str) -> tuple[list[_Line], bool]:
-    """Every non-heading line with its effective section kind and title; and whether any AC heading exists."""
+def _sectioned(text: str, base_kind: str, *, keep_bare_headings: bool = False) -> tuple[list[_Line], bool]:
+    """Every non-heading line with its effective section kind and title; and whether any AC heading exists.
+
+    ``keep_bare_headings``: a heading with nothing under it (the next line with text is another
+    heading, or there is none) is read as a line of text, so that its words are not lost.
+    """
     stack: list[_Frame] = []
     out: list[_Line] = []
     saw_ac = False
     in_code = False
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    bare = _bare_headings(lines) if keep_bare_headings else set()
+    for i, line in enumerate(lines):
+        if i in bare:
+            out.append(_Line(line, _effective(stack, base_kind), stack[-1].title if stack else ""))
+            continue
         if _FENCE.match(line):
             in_code = not in_code
             out.append(_Line(line, _effective(stack, base_kind), stack[-1].title if stack else ""))
@@ -139,6 +148,27 @@ def _sectioned(text: str, base_kind: str) -> tuple[list[_Line], bool]:
         stack.append(_Frame(level, kind, title))
         out.append(_Line("", _effective(stack, base_kind), title))  # a heading ends the paragraph before it
     return out, saw_ac
+
+
+def _bare_headings(lines: list[str]) -> set[int]:
+    """Indexes of heading lines with no text line before the next heading (or the end)."""
+    bare: set[int] = set()
+    pending: int | None = None
+    in_code = False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_code = not in_code
+        if not line.strip():
+            continue
+        if not in_code and _heading(line) is not None:
+            if pending is not None:
+                bare.add(pending)
+            pending = i
+        else:
+            pending = None
+    if pending is not None:
+        bare.add(pending)
+    return bare
 
 
 def _effective(stack: list[_Frame], base_kind: str) -> str:
