@@ -38,6 +38,15 @@ def test_no_line_with_words_is_lost_from_the_ac_field(doc_lines: tuple[str, list
     _assert_kept(lines, parse_criteria("FZ-2", doc, from_field=True))
 
 
+_unicode_line = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=60)
+
+
+@settings(**SETTINGS)
+@given(st.lists(_unicode_line, min_size=1, max_size=6))
+def test_no_line_of_random_unicode_with_words_is_lost_from_the_ac_field(lines: list[str]) -> None:
+    _assert_kept(lines, parse_criteria("FZ-5", "\n".join(lines), from_field=True))
+
+
 @settings(**SETTINGS)
 @given(any_document)
 def test_no_text_with_words_is_lost_from_any_markup_in_the_ac_field(doc_texts: tuple) -> None:
