@@ -87,6 +87,9 @@ def _heading(line: str) -> tuple[int | None, str] | None:
     if line[:1].isspace():
         return None
     stripped = line.strip()
+    m = re.match(r"^(?:Feature|Rule)\s*:\s*(\S.*)$", stripped)
+    if m:  # a Gherkin Feature or Rule names the scenarios under it
+        return None, _norm_title(m.group(1))
     if _GHERKIN_KW.match(stripped):
         return None
     m = _BOLD_LINE.match(stripped)
