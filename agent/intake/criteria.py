@@ -116,7 +116,7 @@ def parse_criteria(story_key: str, text: Any, *, from_field: bool = False) -> li
     if not plain.strip():
         return []
     if from_field:
-        lines, _ = _sectioned(plain, AC)
+        lines, _ = _sectioned(plain, AC, keep_bare_headings=True)
         items = _items_where(lines, {AC, NON, UNKNOWN})
     else:
         lines, saw_ac = _sectioned(plain, UNKNOWN)

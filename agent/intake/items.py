@@ -169,6 +169,7 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
     para: list[str] = []
     para_section = ""
     in_code = False
+    code_only = False
     tables = table_rows([ln.text for ln in lines], _clean)
 
     def end_para() -> None:
@@ -189,10 +190,18 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
         raw = ln.text
         if _FENCE.match(raw):
             in_code = not in_code
+            if not in_code and code_only:
+                cur, code_only = None, False
             continue
         if in_code:
-            if cur is not None and not rules_only:
-                cur.lines.append(raw.rstrip())
+            if rules_only or (cur is None and not raw.strip()):
+                continue
+            if cur is None:
+                # a code block under no item is a statement of its own, kept verbatim
+                end_para()
+                cur, code_only = _Item("prose", ln.section, []), True
+                items.append(cur)
+            cur.lines.append(raw.rstrip())
             continue
         if not raw.strip():
             end_para()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.intake.lexicon import TABLE_CONDITION, TABLE_RESULT
+from agent.intake.sections import _BULLET
 
 __all__ = ["Row", "table_rows"]
 
@@ -34,8 +35,8 @@ class Row:
 
 def _cells(line: str) -> list[str] | None:
     s = line.strip()
-    if "|" not in s:
-        return None
+    if "|" not in s or _BULLET.match(line):
+        return None  # a list item with a pipe in it is a list item
     if s.startswith("|"):
         s = s[1:]
     if s.endswith("|") and not s.endswith("\\|"):

@@ -155,4 +155,17 @@ def plain_documents(draw: st.DrawFn) -> tuple[str, list[str]]:
     return "\n".join(lines), lines
 
 
-any_document = st.one_of(adf_documents(), wiki_documents(), xhtml_documents(), plain_documents())
+@st.composite
+def table_documents(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A Markdown or wiki table of condition / expected-result rows (or other columns), and its cells."""
+    columns = draw(st.sampled_from([["Condition", "Expected result"], ["Given", "When", "Then"], ["Tier", "Days"]]))
+    rows = [[draw(phrases()) for _ in columns] for _ in range(draw(st.integers(1, 4)))]
+    if draw(st.booleans()):
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        lines = ["||" + "||".join(columns) + "||"] + ["|" + "|".join(r) + "|" for r in rows]
+    return "\n".join(lines), [c for r in rows for c in r] + columns
+
+
+any_document = st.one_of(adf_documents(), wiki_documents(), xhtml_documents(), plain_documents(), table_documents())

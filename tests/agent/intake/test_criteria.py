@@ -307,3 +307,11 @@ def test_html_in_a_plain_text_ac_field_is_kept_as_text() -> None:
         "<script>alert(1)</script> in the name field is rejected with an error.",
         "<b>Bold</b> totals are shown on the invoice.",
     ]
+
+
+def test_a_gherkin_feature_line_names_the_section_and_is_no_criterion() -> None:
+    field = ("Feature: Sign in\n\n  Scenario: Wrong password\n    When the user signs in with a wrong password\n"
+             "    Then the error 'Invalid password' is shown\n")
+    criteria = parse_criteria("FT-1", field, from_field=True)
+    assert [c.text.splitlines()[0] for c in criteria] == ["Scenario: Wrong password"]
+    assert criteria[0].section == "Sign in"

@@ -140,3 +140,18 @@ def test_criteria_in_languages_without_keyword_lists_are_not_called_vague(lang: 
     criteria = parse_criteria("LANG-3", "\n".join(NON_LATIN[lang]), from_field=True)
     assert not any(c.vague for c in criteria)
     assert "vague-criterion" not in {f.code for f in assess_story("LANG-3", criteria)}
+
+
+HEADINGS = {
+    "de": "h3. Akzeptanzkriterien", "fr": "## Critères d'acceptation", "es": "Criterios de aceptación:",
+    "ru": "## Критерии приёмки", "ar": "## معايير القبول", "hi": "## स्वीकृति मानदंड", "ko": "## 인수 기준",
+    "ja": "受け入れ基準：", "zh": "## 验收标准",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(HEADINGS))
+def test_a_translated_criteria_heading_in_a_description_is_found(lang: str) -> None:
+    a, b = NON_LATIN.get(lang) or CLEAR[lang][:2]
+    description = f"Intro sentence about the story here.\n\n{HEADINGS[lang]}\n- {a}\n- {b}\n\n## Notes\nSomething else entirely."
+    criteria = parse_criteria("HDG-1", description)
+    assert [c.text for c in criteria] == [a, b]
