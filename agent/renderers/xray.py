@@ -13,6 +13,7 @@ import re
 
 from agent.models import CaseSet, UATCase
 from agent.renderers.common import kind_label, linked_issue_keys, project_key
+from agent.renderers.jira_wiki import escape_inline
 
 MAX_TESTS_PER_IMPORT = 1000
 MAX_SUMMARY = 255  # Jira's limit for an issue summary
@@ -36,18 +37,19 @@ def _labels(case: UATCase) -> list[str]:
 
 def description(case: UATCase) -> str:
     """The Test issue description in Jira wiki markup: objective, persona, preconditions, test data, traceability."""
-    lines = ["h3. Objective", case.objective.strip(), "h3. Persona", case.persona.strip()]
+    lines = ["h3. Objective", escape_inline(case.objective.strip()), "h3. Persona", escape_inline(case.persona.strip())]
     if case.preconditions:
-        lines += ["h3. Preconditions", *(f"* {' '.join(p.split())}" for p in case.preconditions)]
+        lines += ["h3. Preconditions", *(f"* {escape_inline(' '.join(p.split()))}" for p in case.preconditions)]
     if case.test_data:
-        lines += ["h3. Test Data", *(f"* {k}: {' '.join(v.split())}" for k, v in case.test_data.items())]
+        lines += ["h3. Test Data", *(f"* {escape_inline(' '.join(k.split()))}: {escape_inline(' '.join(v.split()))}"
+                                     for k, v in case.test_data.items())]
     lines += ["h3. Traceability", f"* Story: {case.story_key}"]
     if case.criterion_ids:
         lines.append(f"* Criteria: {', '.join(case.criterion_ids)}")
     lines.append(f"* Kind: {kind_label(case.kind)}")
     lines.append(f"* Confidence: {case.confidence}")
     if case.sources:
-        lines.append("* Sources: " + "; ".join(f"{s.title or s.id} ({s.id})" for s in case.sources))
+        lines.append("* Sources: " + escape_inline("; ".join(f"{s.title or s.id} ({s.id})" for s in case.sources)))
     return "\n".join(lines)
 
 
