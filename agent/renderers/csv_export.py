@@ -8,6 +8,7 @@ import re
 
 from agent.models import CaseSet, UATCase
 from agent.renderers.common import kind_label
+from agent.renderers.limits import clip
 
 CSV_COLUMNS = (
     "Test Case ID",
@@ -71,7 +72,7 @@ def case_rows(case: UATCase) -> list[dict[str, str]]:
         {**shared, "Step #": str(i), "Step Action": s.action, "Step Data": s.data, "Expected Result": s.expected}
         for i, s in enumerate(case.steps, 1)
     ]
-    return [{column: spreadsheet_safe(value) for column, value in row.items()} for row in rows]
+    return [{column: spreadsheet_safe(clip(value)) for column, value in row.items()} for row in rows]
 
 
 def render_csv(case_set: CaseSet) -> str:

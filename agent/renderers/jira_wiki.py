@@ -37,6 +37,7 @@ from typing import get_args
 
 from agent.models import CaseKind, CaseSet, SourceRef, Step, Story, UATCase
 from agent.renderers.common import kind_label
+from agent.renderers.limits import fit
 from connectors.errors import CasewrightError
 
 _HEADING = re.compile(r"^\s*h3\.\s*(.*?)\s*$", re.IGNORECASE)
@@ -116,14 +117,25 @@ def _cell(text: str) -> str:
 
 
 def case_to_wiki(case: UATCase) -> str:
-    """A case's description in the house format."""
-    lines = ["h3. Objective", escape_inline(case.objective), "h3. Persona", escape_inline(case.persona),
+    """A case's description in the house format, within Jira's field limit (agent/renderers/limits.py:
+    fields too long are cut with a marker, the sections and traceability stay whole)."""
+    return fit(lambda cut: _wiki(case, cut))
+
+
+def wiki_length(case: UATCase) -> int:
+    """How long the house-format description would be uncut."""
+    return len(_wiki(case, lambda value: value))
+
+
+def _wiki(case: UATCase, cut) -> str:  # noqa: ANN001 (cut: str -> str)
+    lines = ["h3. Objective", escape_inline(cut(case.objective)), "h3. Persona", escape_inline(cut(case.persona)),
              "h3. Preconditions"]
-    lines += [f"* {escape_inline(p)}" for p in case.preconditions]
+    lines += [f"* {escape_inline(cut(p))}" for p in case.preconditions]
     lines.append("h3. Test Data")
-    lines += [f"* {escape_inline(k)}: {escape_inline(v)}" for k, v in case.test_data.items()]
+    lines += [f"* {escape_inline(cut(k))}: {escape_inline(cut(v))}" for k, v in case.test_data.items()]
     lines += ["h3. Steps", "||#||Action||Data||Expected Result||"]
-    lines += [f"|{i}|{_cell(s.action)}|{_cell(s.data)}|{_cell(s.expected)}|" for i, s in enumerate(case.steps, 1)]
+    lines += [f"|{i}|{_cell(cut(s.action))}|{_cell(cut(s.data))}|{_cell(cut(s.expected))}|"
+              for i, s in enumerate(case.steps, 1)]
     lines += [
         "h3. Traceability",
         f"* Story: {case.story_key}",
