@@ -24,6 +24,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.runtime import Runtime
 
 from agent import models
+from agent.checkpoint_serde import TextOnceSerializer, drop_unused_texts
 from agent.configuration import Configuration
 from agent.context import RunContext, Services
 from agent.edits import apply_edit, describe, mark_edited
@@ -59,7 +60,8 @@ def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
     path = ensure_data_dir(data_dir)
     conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
     try:
-        saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES))
+        serde = TextOnceSerializer(JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES), conn)
+        saver = SqliteSaver(conn, serde=serde)  # large inputs stored once (agent/checkpoint_serde.py)
         saver.setup()
         yield saver
     finally:
@@ -159,6 +161,7 @@ def _prune(saver: SqliteSaver, latest: dict[str, Any]) -> None:
     with saver.lock, saver.conn:
         saver.conn.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
         saver.conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
+        drop_unused_texts(saver.conn)
 
 
 def _result(run_id: str, epic_key: str, status: str, values: dict[str, Any]) -> RunResult:

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import RunContext
-from agent.renderers.outputs import write_outputs
+from agent.renderers.outputs import with_limit_findings, write_outputs
 from agent.state import State, case_set
 
 
@@ -17,6 +17,9 @@ def report(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     cfg = ctx.config
     cfg.fail_if_asked("report")
     cs = case_set(state, cfg, ctx.template.name)
+    stats = cs.stats
+    cs = with_limit_findings(cs)  # fields the importers would refuse as too long (agent/renderers/limits.py)
+    cs.stats = {**stats, "findings": len(cs.findings)}
     paths = write_outputs(cs, cfg.formats, Path(cfg.out_dir)) if cfg.formats else []
     summary = {**cs.stats, "epic": state["epic_key"], "run_id": state.get("run_id", "")}
     if state.get("write_results"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from agent.models import CaseSet, UATCase
 from agent.renderers.common import kind_label
+from agent.renderers.limits import clip
 
 CSV_COLUMNS = (
     "Test Case ID",
@@ -37,6 +39,18 @@ def _sources(case: UATCase) -> str:
     return "; ".join(parts)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*%?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet cannot run as a formula: text starting with = + - @ (or a tab) gets a
+    leading apostrophe, which Excel and LibreOffice hide; plain numbers such as -5 stay as they are."""
+    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def case_rows(case: UATCase) -> list[dict[str, str]]:
     """The CSV rows of one case, keyed by column name."""
     shared = {
@@ -54,10 +68,11 @@ def case_rows(case: UATCase) -> list[dict[str, str]]:
         "Confidence": case.confidence,
         "Sources": _sources(case),
     }
-    return [
+    rows = [
         {**shared, "Step #": str(i), "Step Action": s.action, "Step Data": s.data, "Expected Result": s.expected}
         for i, s in enumerate(case.steps, 1)
     ]
+    return [{column: spreadsheet_safe(clip(value)) for column, value in row.items()} for row in rows]
 
 
 def render_csv(case_set: CaseSet) -> str:

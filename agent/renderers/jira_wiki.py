@@ -20,13 +20,14 @@ approved cases (in the sample project and in real Jira) are read back from it::
     * Kind: positive
     * Sources: <title> (<id>); ...
 
-Inside table cells and list items: '|' is written '\\|', a line break '\\\\' (Jira's line
+Inside table cells, list items and section bodies: '|' is written '\\|', a line break '\\\\' (Jira's line
 break) and a literal backslash '&#92;'; an empty cell is a single space. ``wiki_to_case``
 undoes all of it, so objective, persona, preconditions, test data, steps, story, criteria, kind
 and the sources' titles and ids survive a round trip unchanged. Limits: a source's kind and url
 are not in the format (the kind is inferred from the id's shape); a title containing
 '(...); ' cannot be told apart from two sources; a cell or item whose text holds a literal
-'&#92;' reads back as a backslash.
+'&#92;' (or '&#104;', '&#72;': a leading 'h' of a line that would read as a heading) reads back
+as that character.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import get_args
 
 from agent.models import CaseKind, CaseSet, SourceRef, Step, Story, UATCase
 from agent.renderers.common import kind_label
+from agent.renderers.limits import fit
 from connectors.errors import CasewrightError
 
 _HEADING = re.compile(r"^\s*h3\.\s*(.*?)\s*$", re.IGNORECASE)
@@ -50,15 +52,22 @@ class HouseFormatError(CasewrightError, ValueError):
     that skip unreadable cases)."""
 
 
+_LEADING_HEADING = re.compile(r"^(\s*)([hH])(?=\d\.)")
+_ENTITY = re.compile(r"&#(92|104|72);")
+
+
 def escape_inline(text: str) -> str:
-    """Text for one table cell or list item."""
-    return (
+    """Text for one line: a table cell, a list item or a section's body (which must never start
+    like a heading: its 'h' is written as an entity)."""
+    line = (
         (text or "")
         .replace("\\", "&#92;")
         .replace("|", "\\|")
         .replace("\r\n", "\n")
+        .replace("\r", "\n")
         .replace("\n", "\\\\")
     )
+    return _LEADING_HEADING.sub(lambda m: f"{m.group(1)}&#{ord(m.group(2))};", line)
 
 
 def unescape_inline(text: str) -> str:
@@ -75,7 +84,7 @@ def unescape_inline(text: str) -> str:
         else:
             out.append(text[i])
             i += 1
-    return "".join(out).replace("&#92;", "\\")
+    return _ENTITY.sub(lambda m: chr(int(m.group(1))), "".join(out))
 
 
 def split_row(line: str) -> list[str]:
@@ -108,13 +117,25 @@ def _cell(text: str) -> str:
 
 
 def case_to_wiki(case: UATCase) -> str:
-    """A case's description in the house format."""
-    lines = ["h3. Objective", case.objective, "h3. Persona", case.persona, "h3. Preconditions"]
-    lines += [f"* {escape_inline(p)}" for p in case.preconditions]
+    """A case's description in the house format, within Jira's field limit (agent/renderers/limits.py:
+    fields too long are cut with a marker, the sections and traceability stay whole)."""
+    return fit(lambda cut: _wiki(case, cut))
+
+
+def wiki_length(case: UATCase) -> int:
+    """How long the house-format description would be uncut."""
+    return len(_wiki(case, lambda value: value))
+
+
+def _wiki(case: UATCase, cut) -> str:  # noqa: ANN001 (cut: str -> str)
+    lines = ["h3. Objective", escape_inline(cut(case.objective)), "h3. Persona", escape_inline(cut(case.persona)),
+             "h3. Preconditions"]
+    lines += [f"* {escape_inline(cut(p))}" for p in case.preconditions]
     lines.append("h3. Test Data")
-    lines += [f"* {escape_inline(k)}: {escape_inline(v)}" for k, v in case.test_data.items()]
+    lines += [f"* {escape_inline(cut(k))}: {escape_inline(cut(v))}" for k, v in case.test_data.items()]
     lines += ["h3. Steps", "||#||Action||Data||Expected Result||"]
-    lines += [f"|{i}|{_cell(s.action)}|{_cell(s.data)}|{_cell(s.expected)}|" for i, s in enumerate(case.steps, 1)]
+    lines += [f"|{i}|{_cell(cut(s.action))}|{_cell(cut(s.data))}|{_cell(cut(s.expected))}|"
+              for i, s in enumerate(case.steps, 1)]
     lines += [
         "h3. Traceability",
         f"* Story: {case.story_key}",
@@ -122,7 +143,7 @@ def case_to_wiki(case: UATCase) -> str:
         f"* Kind: {case.kind}",
     ]
     if case.sources:
-        lines.append("* Sources: " + "; ".join(f"{s.title} ({s.id})" for s in case.sources))
+        lines.append("* Sources: " + "; ".join(f"{' '.join(s.title.split())} ({s.id})" for s in case.sources))
     return "\n".join(lines)
 
 
@@ -235,8 +256,8 @@ def wiki_to_case(text: str, *, key: str, summary: str, priority: str = "Medium",
     return UATCase(
         id=key,
         title=summary,
-        objective="\n".join(sections.get("objective", [])).strip(),
-        persona="\n".join(sections.get("persona", [])).strip(),
+        objective=unescape_inline("\n".join(sections.get("objective", [])).strip()),
+        persona=unescape_inline("\n".join(sections.get("persona", [])).strip()),
         preconditions=[unescape_inline(p) for p in _bullets(sections.get("preconditions", []))],
         test_data=test_data,
         steps=steps,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections import Counter
+from urllib.parse import quote, urlsplit
 
 from agent.models import CaseSet, Story, UATCase
 from agent.renderers.common import (
@@ -10,6 +13,7 @@ from agent.renderers.common import (
     cases_verifying,
     is_end_to_end,
     kind_label,
+    one_line,
     story_index,
 )
 
@@ -17,12 +21,46 @@ LOW_CONFIDENCE_MARK = "⚠️ low confidence"
 _SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Information"}
 
 
-def cell(text: object) -> str:
-    """Text made safe for one Markdown table cell: pipes escaped, line breaks as <br>."""
-    value = "" if text is None else str(text)
-    value = value.replace("\\", "\\\\").replace("|", "\\|")
-    value = "<br>".join(part.strip() for part in value.replace("\r\n", "\n").split("\n"))
-    return value.strip()
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]|])")
+_BLOCK_START = re.compile(r"^(?:[-+>#=~]|\d+(?=[.)]))")  # would open a list, quote, heading or fence
+_CLOSING_HASHES = re.compile(r"(?<=\s)#+$")  # would close an ATX heading
+
+
+def text(value: object) -> str:
+    """Text from Jira, Confluence or a model as inline Markdown that shows literally: on one line,
+    HTML-significant characters as entities (no live tags), and the characters of emphasis, code
+    spans, links, images and table cells backslash-escaped."""
+    line = _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(one_line("" if value is None else str(value)), quote=False))
+    line = _CLOSING_HASHES.sub(lambda m: "\\" + m.group(), line)
+    return _BLOCK_START.sub(lambda m: m.group() + "\\" if m.group()[0].isdigit() else "\\" + m.group(), line)
+
+
+def lines_text(value: object) -> str:
+    """Like `text`, keeping the line breaks as <br> (for a table cell or a list item)."""
+    parts = ("" if value is None else str(value)).replace("\r\n", "\n").splitlines()
+    return "<br>".join(t for t in (text(part) for part in parts) if t)
+
+
+def code(value: object) -> str:
+    """A short identifier as a code span (backticks cannot occur inside it)."""
+    return f"`{one_line(str(value or '')).replace('`', chr(39))}`"
+
+
+def link(label: object, url: str | None) -> str:
+    """A Markdown link when `url` is http(s), else just the label; the target is percent-encoded
+    so that no character of it can end the link."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. an unbalanced '[' in the host
+        return text(label)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return text(label)
+    return f"[{text(label)}]({quote(url or '', safe=':/?#@!$&*+,;=%')})"
+
+
+def cell(value: object) -> str:
+    """Text made safe for one Markdown table cell (`lines_text`: escaped, line breaks as <br>)."""
+    return lines_text(value)
 
 
 def _row(*cells: object) -> str:
@@ -30,7 +68,7 @@ def _row(*cells: object) -> str:
 
 
 def _table(header: list[str], rows: list[list[object]]) -> list[str]:
-    lines = [_row(*header), "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]  # our own headers
     lines.extend(_row(*r) for r in rows)
     return lines
 
@@ -41,26 +79,27 @@ def _confidence(case: UATCase) -> str:
 
 def _case_heading(case: UATCase, level: int) -> str:
     mark = f" — {LOW_CONFIDENCE_MARK}" if case.confidence == "low" else ""
-    return f"{'#' * level} {case.id}: {' '.join(case.title.split())}{mark}"
+    return f"{'#' * level} {text(case.id)}: {text(case.title)}{mark}"
 
 
 def _case_full(case: UATCase, level: int = 5) -> list[str]:
     out = [_case_heading(case, level), ""]
     if case.confidence == "low":
         out += ["> **Low confidence:** review this case against the requirement before use."
-                + (f" {' '.join(case.notes.split())}" if case.notes else ""), ""]
+                + (f" {text(case.notes)}" if case.notes else ""), ""]
     out += [
-        f"- **Kind:** {kind_label(case.kind)} · **Priority:** {case.priority} · **Confidence:** {_confidence(case)}",
-        f"- **Story:** {case.story_key} · **Criteria:** {', '.join(case.criterion_ids) or '—'}",
-        f"- **Objective:** {' '.join(case.objective.split())}",
-        f"- **Persona:** {' '.join(case.persona.split())}",
+        f"- **Kind:** {kind_label(case.kind)} · **Priority:** {text(case.priority)} · **Confidence:** "
+        f"{_confidence(case)}",
+        f"- **Story:** {text(case.story_key)} · **Criteria:** {text(', '.join(case.criterion_ids)) or '—'}",
+        f"- **Objective:** {text(case.objective)}",
+        f"- **Persona:** {text(case.persona)}",
     ]
     if case.notes and case.confidence != "low":
-        out.append(f"- **Notes:** {' '.join(case.notes.split())}")
+        out.append(f"- **Notes:** {text(case.notes)}")
     out.append("")
     out.append("**Preconditions**")
     out.append("")
-    out += [f"- {' '.join(p.split())}" for p in case.preconditions] or ["_None_"]
+    out += [f"- {text(p)}" for p in case.preconditions] or ["_None_"]
     out.append("")
     if case.test_data:
         out += ["**Test data**", ""]
@@ -75,12 +114,10 @@ def _case_full(case: UATCase, level: int = 5) -> list[str]:
     if case.sources:
         out += ["**Sources used**", ""]
         for src in case.sources:
-            title = " ".join((src.title or src.id).split())
-            link = f"[{title}]({src.url})" if src.url else title
-            out.append(f"- {link} ({src.kind} `{src.id}`)")
+            out.append(f"- {link(src.title or src.id, src.url)} ({text(src.kind)} {code(src.id)})")
         out.append("")
     if case.labels:
-        out += ["**Labels:** " + ", ".join(f"`{label}`" for label in case.labels), ""]
+        out += ["**Labels:** " + ", ".join(code(label) for label in case.labels), ""]
     return out
 
 
@@ -125,13 +162,12 @@ def _model_usage_rows(stats: dict) -> list[list[object]]:
 
 
 def _story_section(case_set: CaseSet, story: Story) -> list[str]:
-    title = " ".join(story.summary.split())
-    head = f"### {story.key}: {title}"
-    out = [head, ""]
-    meta = [f"**Status:** {story.status}" if story.status else "", f"**Priority:** {story.priority}" if story.priority else ""]
+    out = [f"### {text(story.key)}: {text(story.summary)}", ""]
+    meta = [f"**Status:** {text(story.status)}" if story.status else "",
+            f"**Priority:** {text(story.priority)}" if story.priority else ""]
     meta = [m for m in meta if m]
-    if story.url:
-        meta.append(f"[Open in Jira]({story.url})")
+    if story.url and link("Open in Jira", story.url) != "Open in Jira":
+        meta.append(link("Open in Jira", story.url))
     if meta:
         out += [" · ".join(meta), ""]
     out += ["#### Acceptance criteria", ""]
@@ -139,8 +175,7 @@ def _story_section(case_set: CaseSet, story: Story) -> list[str]:
         out += ["_No acceptance criteria were found for this story._", ""]
     for criterion in story.criteria:
         flag = " _(vague)_" if criterion.vague else ""
-        lines = [" ".join(line.split()) for line in criterion.text.splitlines() if line.strip()]
-        out.append(f"- **{criterion.id}**{flag}: {'<br>'.join(lines)}")
+        out.append(f"- **{text(criterion.id)}**{flag}: {lines_text(criterion.text)}")
     out.append("")
     if story.criteria:
         out += ["#### Cases per criterion", ""]
@@ -164,14 +199,14 @@ def _story_section(case_set: CaseSet, story: Story) -> list[str]:
 def render_markdown(case_set: CaseSet) -> str:
     """The whole report for one epic."""
     epic = case_set.epic
-    out = [f"# UAT cases: {epic.key} {' '.join(epic.summary.split())}", ""]
+    out = [f"# UAT cases: {text(epic.key)} {text(epic.summary)}", ""]
     facts = [
-        f"- **Epic:** [{epic.key}]({epic.url})" if epic.url else f"- **Epic:** {epic.key}",
-        f"- **Run:** `{case_set.run_id or '—'}`",
-        f"- **Generator:** {case_set.generator}",
+        f"- **Epic:** {link(epic.key, epic.url)}",
+        f"- **Run:** {code(case_set.run_id or '—')}",
+        f"- **Generator:** {text(case_set.generator)}",
     ]
     if case_set.template:
-        facts.append(f"- **Template:** {case_set.template}")
+        facts.append(f"- **Template:** {text(case_set.template)}")
     facts.append(f"- **Generated:** {case_set.generated_at}")
     out += facts + ["", "## Summary", ""] + _summary(case_set) + [""]
 
@@ -189,8 +224,8 @@ def render_markdown(case_set: CaseSet) -> str:
     if case_set.flows or e2e:
         out += ["## End-to-end flows", ""]
         for flow in case_set.flows:
-            out.append(f"- **{' '.join(flow.name.split())}:** {' → '.join(flow.story_keys)}"
-                       + (f" — {' '.join(flow.rationale.split())}" if flow.rationale else ""))
+            out.append(f"- **{text(flow.name)}:** {text(' → '.join(flow.story_keys))}"
+                       + (f" — {text(flow.rationale)}" if flow.rationale else ""))
         if case_set.flows:
             out.append("")
         if e2e:
@@ -214,7 +249,7 @@ def render_markdown(case_set: CaseSet) -> str:
             continue
         out += [f"### {_SEVERITY_TITLES[severity]} ({len(found)})", ""]
         for f in found:
-            where = ", ".join(x for x in (f.story_key, f.criterion_id, f.case_id) if x)
-            out.append(f"- `{f.code}`{f' ({where})' if where else ''}: {' '.join(f.message.split())}")
+            where = text(", ".join(x for x in (f.story_key, f.criterion_id, f.case_id) if x))
+            out.append(f"- {code(f.code)}{f' ({where})' if where else ''}: {text(f.message)}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

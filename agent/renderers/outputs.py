@@ -23,7 +23,9 @@ from agent.models import CaseSet
 from agent.renderers.common import safe_filename
 from agent.renderers.csv_export import render_csv
 from agent.renderers.gherkin import render_features, render_gherkin
+from agent.renderers.jira_wiki import wiki_length
 from agent.renderers.json_export import render_json
+from agent.renderers.limits import limit_findings
 from agent.renderers.markdown import render_markdown
 from agent.renderers.xray import render_xray, render_xray_documents
 from connectors.errors import CasewrightError
@@ -65,6 +67,14 @@ def render_files(case_set: CaseSet, fmt: str) -> dict[str, str]:
     return {f"{epic}.{suffix}": render(case_set, fmt)}
 
 
+def with_limit_findings(case_set: CaseSet) -> CaseSet:
+    """The case set with a finding for every field the imports would refuse as too long."""
+    found = limit_findings(case_set, {c.id: wiki_length(c) for c in case_set.cases})
+    known = {(f.code, f.case_id, f.message) for f in case_set.findings}
+    new = [f for f in found if (f.code, f.case_id, f.message) not in known]
+    return case_set.model_copy(update={"findings": [*case_set.findings, *new]}) if new else case_set
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
@@ -96,6 +106,7 @@ def write_outputs(case_set: CaseSet, formats: str | Iterable[str], out_dir: str 
     leaves no half-written set of outputs behind.
     """
     chosen = check_formats(formats)
+    case_set = with_limit_findings(case_set)
     rendered = {rel: text for fmt in chosen for rel, text in render_files(case_set, fmt).items()}
     root = Path(out_dir)
     if root.exists() and not root.is_dir():

@@ -13,6 +13,8 @@ import re
 
 from agent.models import CaseSet, UATCase
 from agent.renderers.common import kind_label, linked_issue_keys, project_key
+from agent.renderers.jira_wiki import escape_inline
+from agent.renderers.limits import clip, fit
 
 MAX_TESTS_PER_IMPORT = 1000
 MAX_SUMMARY = 255  # Jira's limit for an issue summary
@@ -35,19 +37,27 @@ def _labels(case: UATCase) -> list[str]:
 
 
 def description(case: UATCase) -> str:
-    """The Test issue description in Jira wiki markup: objective, persona, preconditions, test data, traceability."""
-    lines = ["h3. Objective", case.objective.strip(), "h3. Persona", case.persona.strip()]
+    """The Test issue description in Jira wiki markup: objective, persona, preconditions, test data,
+    traceability; within Jira's field limit (agent/renderers/limits.py)."""
+    return fit(lambda cut: _description(case, cut))
+
+
+def _description(case: UATCase, cut) -> str:  # noqa: ANN001 (cut: str -> str)
+    def line(text: str) -> str:
+        return escape_inline(cut(" ".join(text.split())))
+    lines = ["h3. Objective", escape_inline(cut(case.objective.strip())), "h3. Persona",
+             escape_inline(cut(case.persona.strip()))]
     if case.preconditions:
-        lines += ["h3. Preconditions", *(f"* {' '.join(p.split())}" for p in case.preconditions)]
+        lines += ["h3. Preconditions", *(f"* {line(p)}" for p in case.preconditions)]
     if case.test_data:
-        lines += ["h3. Test Data", *(f"* {k}: {' '.join(v.split())}" for k, v in case.test_data.items())]
+        lines += ["h3. Test Data", *(f"* {line(k)}: {line(v)}" for k, v in case.test_data.items())]
     lines += ["h3. Traceability", f"* Story: {case.story_key}"]
     if case.criterion_ids:
         lines.append(f"* Criteria: {', '.join(case.criterion_ids)}")
     lines.append(f"* Kind: {kind_label(case.kind)}")
     lines.append(f"* Confidence: {case.confidence}")
     if case.sources:
-        lines.append("* Sources: " + "; ".join(f"{s.title or s.id} ({s.id})" for s in case.sources))
+        lines.append("* Sources: " + escape_inline("; ".join(f"{s.title or s.id} ({s.id})" for s in case.sources)))
     return "\n".join(lines)
 
 
@@ -70,7 +80,7 @@ def xray_test(case: UATCase, case_set: CaseSet, *, folder: str | None = None) ->
             "labels": _labels(case),
             "issuetype": {"name": "Test"},
         },
-        "steps": [{"action": s.action, "data": s.data, "result": s.expected} for s in case.steps],
+        "steps": [{"action": clip(s.action), "data": clip(s.data), "result": clip(s.expected)} for s in case.steps],
         "update": {
             "issuelinks": [
                 {"add": {"type": {"name": "Tests"}, "outwardIssue": {"key": key}}} for key in links

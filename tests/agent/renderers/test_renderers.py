@@ -364,7 +364,7 @@ def test_markdown_report_has_summary_cases_coverage_and_findings(case_set):
     assert "##### ER-3-TC-02: Verify that a third extension in 12 months is refused — ⚠️ low confidence" in md
     assert "| 1 | Scenario: enter # value \\| here | \\| 42 \\| | \\| Then the total is 42 |" in md
     assert "| # | Action | Data | Expected Result |" in md
-    assert "- **ER-3/AC-2**: # Customers cannot have more than 2 extensions in 12 months<br>second line" in md
+    assert "- **ER-3/AC-2**: \\# Customers cannot have more than 2 extensions in 12 months<br>second line" in md
     assert "[Payment extension rules](https://volta.example/wiki/98101)" in md
     assert md.index("### Errors (1)") < md.index("### Warnings (1)") < md.index("### Information (1)")
     assert "## End-to-end flows" in md and "ER-2 → ER-3" in md
