@@ -44,6 +44,7 @@ from typing import Any
 from agent.intake.api_spec import parse_endpoint, parse_parameters
 from agent.intake.language import language_of
 from agent.intake.lexicon import VAGUENESS
+from agent.intake.outline import without_examples
 from agent.models import AcceptanceCriterion, Finding
 from connectors.markup import to_text
 
@@ -155,7 +156,7 @@ def assess_criterion(c: AcceptanceCriterion) -> list[str]:
         missing.append(MISSING_OUTCOME)
     if not has_condition:
         missing.append(MISSING_CONDITION)
-    word = _subjective(c.text, lang)
+    word = _subjective(without_examples(c.text), lang)  # an Examples table holds data, not wording
     if word:
         missing.append(f"{SUBJECTIVE} ('{word}') without a measurable value")
     c.vague = (not has_outcome) or bool(word)
