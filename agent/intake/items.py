@@ -7,7 +7,9 @@ to each scenario's givens). A run of keyword lines only counts as Gherkin when i
 item is one item; nested items and wrapped lines fold into their parent. A paragraph is one item
 (``prose``), or one per sentence when it holds rule sentences (``rule``: "must", "should",
 "shall", "cannot", "is required", "only ... if" ...), never the "As a ..., I want ..." story
-sentence. Table rows after the header row are one item each.
+sentence. Table rows after the header row are one item each (:mod:`agent.intake.tables`). A line
+led by an emoji, arrow, ``@`` or another symbol starts an item of its own, and sentence ends and
+capitals are told apart in any script (:mod:`agent.intake.language`).
 """
 
 from __future__ import annotations
@@ -243,11 +245,11 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
             cur = _Item(style, ln.section, [text], indent=indent)
             items.append(cur)
             continue
-        if i in tables:
+        if i in tables and not rules_only:
             end_para()
             cur = None
             row = tables[i]
-            if row is not None and not rules_only:
+            if row is not None:
                 items.append(_Item("table", ln.section, [row.text], when=row.when, then=row.then))
             continue
         if symbol_led(raw) and not raw[:1].isspace():
