@@ -20,6 +20,10 @@ without a measurable value. A missing condition alone is reported but does not m
 vague: "The confirmation email is sent." is testable after the story's action, while "When a
 user attempts to retrieve tags successfully." gives a tester nothing to check.
 
+The keyword lists here are English; a German, French or Spanish criterion is judged with its own
+lists (:mod:`agent.intake.lexicon`), and a criterion in another language by structure only (a
+Gherkin one needs a ``Then``; nothing else is called vague, and it may name an error path).
+
 Per story (:func:`assess_story`), judging the ticket as a whole:
 
 * ``no-criteria`` (error) - nothing was found.
