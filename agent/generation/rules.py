@@ -36,6 +36,7 @@ from agent.generation.phrasing import (
 from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters, api_value, condition_data, param_data
 from agent.generation.rule_limits import rule_limits_for
 from agent.generation.template import HouseTemplate
+from agent.intake.gherkin_dialects import block_keyword
 from agent.intake.outline import examples_of, substitute, without_examples
 from agent.models import AcceptanceCriterion, Finding, SourceRef, Step, Story, UATCase
 
@@ -135,15 +136,20 @@ class StoryGenerator(Drafting):
         pre = self.base_preconditions(persona) + [sentence(g) for g in c.given]
         first = c.text.splitlines()[0] if c.text else ""
         name = re.match(r"^\s*Scenario(?: Outline| Template)?:\s*(.+)$", first, re.I)
-        behaviour = name.group(1) if name and _reads_as_sentence(name.group(1)) else \
-            behaviour_phrase(c.then[0] if c.then else c.text) + (
+        translated = block_keyword(first.strip())
+        if not english(c.text) and translated and translated[1]:
+            behaviour = translated[1]  # the scenario's own name, in its own language
+        elif name and _reads_as_sentence(name.group(1)):
+            behaviour = name.group(1)
+        else:
+            behaviour = behaviour_phrase(c.then[0] if c.then else c.text) + (
                 f" when {clean(c.when[0]).rstrip('.')}" if c.when else "")
         if data and data not in behaviour and not any(v in behaviour for v in test_data.values()):
             behaviour += f" ({data})"
         outcome = declarative(" and ".join(c.then)).rstrip(".")
         outcome = outcome[0].lower() + outcome[1:] if outcome and english(outcome) else outcome
         objective = (sentence(f"Verify that {outcome}" + (f" when {clean(' and '.join(c.when)).rstrip('.')}" if c.when else ""))
-                     if c.then else sentence(f"Verify the scenario '{behaviour}'"))
+                     if c.then and english(c.text) else sentence(f"Verify the scenario '{behaviour}'"))
         self.add(Draft(title=self.template.title(behaviour), objective=objective, kind=kind, criterion_ids=ids,
                        steps=self.gherkin_steps(c, data), preconditions=pre, test_data=test_data, persona=persona,
                        confidence=confidence, sources=sources, notes=notes))

@@ -7,7 +7,9 @@ to each scenario's givens). A run of keyword lines only counts as Gherkin when i
 item is one item; nested items and wrapped lines fold into their parent. A paragraph is one item
 (``prose``), or one per sentence when it holds rule sentences (``rule``: "must", "should",
 "shall", "cannot", "is required", "only ... if" ...), never the "As a ..., I want ..." story
-sentence. Table rows after the header row are one item each.
+sentence. Table rows after the header row are one item each (:mod:`agent.intake.tables`). A line
+led by an emoji, arrow, ``@`` or another symbol starts an item of its own, and sentence ends and
+capitals are told apart in any script (:mod:`agent.intake.language`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.intake.gherkin_dialects import block_keyword, step_keyword
 from agent.intake.language import ends_sentence, opens_sentence, split_sentences, symbol_led
 from agent.intake.lexicon import STORY_SENTENCE, is_rule_sentence
 from agent.intake.sections import _BULLET, _FENCE, _clean, _Line
@@ -75,7 +78,23 @@ def _gherkin_keyword(line: str) -> tuple[str, str] | None:
     m = re.match(r"^(Given|When|Then|And|But)\s+(.*)$", body)
     if m:
         return m.group(1), body
+    # the same keywords in the other languages Gherkin is written in ("Szenario:", "Angenommen", "もし")
+    block = block_keyword(body)
+    if block and block[0] not in ("Feature", "Rule"):
+        return block[0], body
+    step = step_keyword(body)
+    if step:
+        return step[0], body
     return None
+
+
+def _step_text(body: str) -> str:
+    """The text of a step line, after its keyword (English or translated)."""
+    translated = step_keyword(body)
+    if translated and not re.match(r"^(Given|When|Then|And|But)\s", body):
+        return translated[1]
+    parts = body.split(None, 1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 def _gherkin_runs(lines: list[_Line]) -> list[tuple[int, int]]:
@@ -144,7 +163,7 @@ def _parse_gherkin(lines: list[_Line]) -> list[_Item]:
             if cur is not None:
                 cur.lines.append(body)
             continue
-        step = body.split(None, 1)[1] if len(body.split(None, 1)) > 1 else ""
+        step = _step_text(body)
         if mode == "background":
             background.append(step)
             continue
@@ -226,11 +245,11 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
             cur = _Item(style, ln.section, [text], indent=indent)
             items.append(cur)
             continue
-        if i in tables:
+        if i in tables and not rules_only:
             end_para()
             cur = None
             row = tables[i]
-            if row is not None and not rules_only:
+            if row is not None:
                 items.append(_Item("table", ln.section, [row.text], when=row.when, then=row.then))
             continue
         if symbol_led(raw) and not raw[:1].isspace():

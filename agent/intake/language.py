@@ -34,28 +34,33 @@ def _script(ch: str) -> str:
     return name.split(" ", 1)[0] if name else ""
 
 
-def _is_letter(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("L")
-
-
-def _is_mark(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("M")
+@lru_cache(maxsize=1)
+def _word_pattern() -> re.Pattern[str]:
+    """A letter (``[^\\W\\d_]``: Unicode letters) followed by letters and combining marks (built once)."""
+    marks: list[str] = []
+    start = prev = None
+    for cp in range(0x0300, 0x20000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if start is None:
+                start = cp
+            elif cp != prev + 1:
+                marks.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+                start = cp
+            prev = cp
+    if start is not None:
+        marks.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+    return re.compile(rf"[^\W\d_](?:[^\W\d_]|[{''.join(marks)}])*")
 
 
 def words(text: str) -> list[str]:
     """The runs of letters (with their combining marks) in ``text``; mentions, emoji codes and urls left out."""
-    out: list[str] = []
-    cur: list[str] = []
-    for ch in _NOISE.sub(" ", text):
-        if _is_letter(ch) or (cur and _is_mark(ch)):
-            cur.append(ch)
-        else:
-            if cur:
-                out.append("".join(cur))
-            cur = []
-    if cur:
-        out.append("".join(cur))
-    return out
+    cleaned = _NOISE.sub(" ", text)
+    if cleaned.isascii():
+        return _ASCII_WORD.findall(cleaned)
+    return _word_pattern().findall(cleaned)
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
 
 
 def _unspaced(word: str) -> bool:
@@ -139,24 +144,28 @@ _SCRIPT_LANG = {"CYRILLIC": "ru", "ARABIC": "ar", "DEVANAGARI": "hi", "HANGUL": 
 _LETTER_HINTS = {"de": "äöüß", "fr": "éèêëàâçœîïôûù", "es": "ñáíóú¿¡"}
 
 
+@lru_cache(maxsize=8192)
 def language_of(text: str, default: str = "en") -> str:
     """ISO 639-1 code of the text's language: ``en``/``de``/``fr``/``es`` for Latin text, else by script.
 
     Latin text with no telling small word or letter is ``default``: English for the parser (its
     rules were written for English), ``""`` where a caller only wants text known to be English.
     """
+    found = words(text)
+    if not found:
+        return default
     counts: dict[str, int] = {}
-    for w in words(text):
+    for w in ([] if text.isascii() else found):
         s = _script(w[0])
         counts[s] = counts.get(s, 0) + len(w)
     if not counts:
-        return default
+        counts["LATIN"] = 1
     if "HIRAGANA" in counts or "KATAKANA" in counts:
         return "ja"
     top = max(counts, key=lambda k: counts[k])
     if top != "LATIN":
         return _SCRIPT_LANG.get(top, top.lower())
-    lows = [w.lower() for w in words(text)]
+    lows = [w.lower() for w in found]
     scores = {lang: sum(w in stops for w in lows) for lang, stops in _STOPWORDS.items()}
     best = max(scores, key=lambda k: scores[k])
     if scores[best] > scores["en"]:

@@ -11,12 +11,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agent.intake.gherkin_dialects import block_keyword
 from agent.models import AcceptanceCriterion
 
 __all__ = ["Examples", "examples_of", "substitute", "has_placeholders", "without_examples"]
 
-_OUTLINE = re.compile(r"^\s*Scenario (?:Outline|Template)\s*:", re.I)
-_EXAMPLES = re.compile(r"^\s*(?:Examples|Scenarios)\s*:", re.I)
+_OUTLINE_RX = re.compile(r"^\s*Scenario (?:Outline|Template)\s*:", re.I)
+_EXAMPLES_RX = re.compile(r"^\s*(?:Examples|Scenarios)\s*:", re.I)
+
+
+def _is_outline(line: str) -> bool:
+    block = block_keyword(line.strip())
+    return bool(_OUTLINE_RX.match(line)) or bool(block and block[0] == "Scenario Outline")
+
+
+def _is_examples(line: str) -> bool:
+    block = block_keyword(line.strip())
+    return bool(_EXAMPLES_RX.match(line)) or bool(block and block[0] == "Examples")
 _PLACEHOLDER = re.compile(r"<([^<>\n]+)>")
 
 
@@ -37,13 +48,13 @@ def _cells(line: str) -> list[str]:
 def examples_of(c: AcceptanceCriterion) -> Examples | None:
     """The Examples table of a Scenario Outline criterion, or None when it has none (or no rows)."""
     lines = c.text.splitlines()
-    if not lines or not _OUTLINE.match(lines[0]):
+    if not lines or not _is_outline(lines[0]):
         return None
     columns: list[str] | None = None
     block: list[str] | None = None
     rows: list[dict[str, str]] = []
     for line in lines[1:]:
-        if _EXAMPLES.match(line):
+        if _is_examples(line):
             block = []
             continue
         if block is None or "|" not in line:
@@ -78,7 +89,7 @@ def without_examples(text: str) -> str:
     """The scenario's own lines, its Examples blocks left out."""
     kept: list[str] = []
     for line in text.splitlines():
-        if _EXAMPLES.match(line):
+        if _is_examples(line):
             break
         kept.append(line)
     return "\n".join(kept)

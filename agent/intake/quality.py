@@ -20,6 +20,10 @@ without a measurable value. A missing condition alone is reported but does not m
 vague: "The confirmation email is sent." is testable after the story's action, while "When a
 user attempts to retrieve tags successfully." gives a tester nothing to check.
 
+The keyword lists here are English; a German, French or Spanish criterion is judged with its own
+lists (:mod:`agent.intake.lexicon`), and a criterion in another language by structure only (a
+Gherkin one needs a ``Then``; nothing else is called vague, and it may name an error path).
+
 Per story (:func:`assess_story`), judging the ticket as a whole:
 
 * ``no-criteria`` (error) - nothing was found.
@@ -44,6 +48,7 @@ from typing import Any
 from agent.intake.api_spec import parse_endpoint, parse_parameters
 from agent.intake.language import language_of
 from agent.intake.lexicon import VAGUENESS
+from agent.intake.outline import without_examples
 from agent.models import AcceptanceCriterion, Finding
 from connectors.markup import to_text
 
@@ -155,7 +160,7 @@ def assess_criterion(c: AcceptanceCriterion) -> list[str]:
         missing.append(MISSING_OUTCOME)
     if not has_condition:
         missing.append(MISSING_CONDITION)
-    word = _subjective(c.text, lang)
+    word = _subjective(without_examples(c.text), lang)  # an Examples table holds data, not wording
     if word:
         missing.append(f"{SUBJECTIVE} ('{word}') without a measurable value")
     c.vague = (not has_outcome) or bool(word)

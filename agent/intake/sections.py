@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.intake.gherkin_dialects import block_keyword
+
 # --------------------------------------------------------------------------- headings and sections
 
 _AC_HEADING = re.compile(
@@ -90,6 +92,9 @@ def _heading(line: str) -> tuple[int | None, str] | None:
     m = re.match(r"^(?:Feature|Rule)\s*:\s*(\S.*)$", stripped)
     if m:  # a Gherkin Feature or Rule names the scenarios under it
         return None, _norm_title(m.group(1))
+    block = block_keyword(stripped)  # the same in another language ("Funktionalität:", "Beispiele:")
+    if block:
+        return (None, _norm_title(block[1])) if block[0] in ("Feature", "Rule") and block[1] else None
     if _GHERKIN_KW.match(stripped):
         return None
     m = _BOLD_LINE.match(stripped)

@@ -155,3 +155,51 @@ def test_a_translated_criteria_heading_in_a_description_is_found(lang: str) -> N
     description = f"Intro sentence about the story here.\n\n{HEADINGS[lang]}\n- {a}\n- {b}\n\n## Notes\nSomething else entirely."
     criteria = parse_criteria("HDG-1", description)
     assert [c.text for c in criteria] == [a, b]
+
+
+GHERKIN_DE = """Funktionalität: Anmeldung
+  Szenario: Falsches Passwort
+    Angenommen ein Konto existiert
+    Wenn der Benutzer ein falsches Passwort eingibt
+    Dann wird die Meldung 'Ungültiges Passwort' angezeigt
+
+  Szenariogrundriss: Anmeldung als <name>
+    Wenn <name> sich mit <passwort> anmeldet
+    Dann sieht <name> <ergebnis>
+
+    Beispiele:
+      | name | passwort | ergebnis |
+      | Ann  | gut      | das Dashboard |
+      | Bob  | falsch   | einen Fehler |
+"""
+GHERKIN_JA = """シナリオ: 無効なパスワード
+  前提 アカウントが存在する
+  もし 無効なパスワードを入力する
+  ならば エラーメッセージが表示される
+"""
+
+
+def test_gherkin_keywords_in_other_languages_give_scenarios() -> None:
+    wrong, outline = parse_criteria("GK-1", GHERKIN_DE, from_field=True)
+    assert (wrong.style, wrong.given, wrong.when, wrong.then, wrong.section) == (
+        "gherkin", ["ein Konto existiert"], ["der Benutzer ein falsches Passwort eingibt"],
+        ["wird die Meldung 'Ungültiges Passwort' angezeigt"], "Anmeldung")
+    assert outline.text.splitlines()[-1] == "| Bob | falsch | einen Fehler |" and not outline.vague
+    (ja,) = parse_criteria("GK-2", GHERKIN_JA, from_field=True)
+    assert (ja.given, ja.when, ja.then) == (["アカウントが存在する"], ["無効なパスワードを入力する"], ["エラーメッセージが表示される"])
+
+
+def test_a_translated_outline_gives_one_case_per_row_in_its_language() -> None:
+    from agent.generation.rules import generate_for_story
+    from agent.generation.template import load_template
+    from agent.models import Story
+
+    criteria = parse_criteria("GK-3", GHERKIN_DE, from_field=True)
+    story = Story(key="GK-3", summary="Anmeldung", criteria=criteria, epic_key="GK-0")
+    cases = generate_for_story(story, load_template()).cases
+    rows = [c for c in cases if c.criterion_ids == ["GK-3/AC-2"]]
+    assert [c.test_data["name"] for c in rows] == ["Ann", "Bob"]
+    assert rows[1].steps[-1].expected == "Sieht Bob einen Fehler."
+    assert "Anmeldung als Bob" in rows[1].title
+    (wrong,) = [c for c in cases if c.criterion_ids == ["GK-3/AC-1"]]
+    assert wrong.title.endswith("Falsches Passwort")
