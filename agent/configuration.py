@@ -20,6 +20,9 @@ FORMATS = ("md", "csv", "feature", "xray", "json")
 WRITE_BACK_MODES = ("issues", "subtasks", "comment", "none")
 """Where the cases go in Jira (agent/writeback)."""
 
+COVERAGE_MODES = ("gaps", "all")
+"""gaps: generate only what a story's existing tests leave uncovered (docs/coverage.md); all: every case."""
+
 SOURCES = ("sample", "jira")
 """Named sources besides a workspace file path."""
 
@@ -63,6 +66,12 @@ def check_write_back(mode: str, dry_run: bool = False) -> str:
     return mode
 
 
+def check_coverage(mode: str | None) -> str | None:
+    if mode is not None and mode not in COVERAGE_MODES:
+        raise CasewrightError(f"unknown coverage mode {mode!r}; choose from {', '.join(COVERAGE_MODES)}")
+    return mode
+
+
 class InjectedFailure(RuntimeError):
     """Raised where `Configuration.fail_at` says, to exercise crash and resume."""
 
@@ -92,6 +101,8 @@ class Configuration:
     """Stop for a person's approval before writing back."""
 
     max_revise_rounds: int = 2
+    coverage: str | None = None
+    """gaps or all (COVERAGE_MODES); None: the house template's `coverage`."""
     llm: dict[str, Any] = field(default_factory=dict)
     """Model options (LLM_OPTIONS); missing ones take their defaults."""
     llm_unavailable: str = "fallback"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -77,6 +78,8 @@ class HouseTemplate(BaseModel):
     standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
     """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
     action_context: str = ""
+    coverage: Literal["gaps", "all"] = "gaps"
+    """For stories that already have tests: generate only what they leave uncovered (gaps), or every case (all)."""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
 
     # -- applying the template ---------------------------------------------------------------
