@@ -66,12 +66,6 @@ def check_write_back(mode: str, dry_run: bool = False) -> str:
     return mode
 
 
-def check_coverage(mode: str | None) -> str | None:
-    if mode is not None and mode not in COVERAGE_MODES:
-        raise CasewrightError(f"unknown coverage mode {mode!r}; choose from {', '.join(COVERAGE_MODES)}")
-    return mode
-
-
 class InjectedFailure(RuntimeError):
     """Raised where `Configuration.fail_at` says, to exercise crash and resume."""
 
