@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.configuration import Configuration
+from agent.renderers.json_export import load_json
 from agent.runner import generate_epic
 from connectors.workspace import SAMPLE_PATH
 
@@ -21,7 +22,9 @@ def _run(tmp: Path, source: str, data: str, **options) -> dict:
     out = tmp / f"out-{len(list(tmp.glob('out-*')))}"
     cfg = Configuration(source=source, data_dir=str(tmp / data), out_dir=str(out), formats=["md", "json"], **options)
     generate_epic("ER-14", cfg)
-    return {"json": json.loads((out / "ER-14.json").read_text()), "md": (out / "ER-14.md").read_text()}
+    text = (out / "ER-14.json").read_text()
+    assert json.loads(load_json(text).model_dump_json()) == {**json.loads(text)}  # loads back unchanged
+    return {"json": json.loads(text), "md": (out / "ER-14.md").read_text()}
 
 
 @pytest.fixture(scope="module")
