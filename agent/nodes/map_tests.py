@@ -45,10 +45,12 @@ def map_tests(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
         encoder = ctx.services.embedder or get_embedder(ctx.store.embedding_model)
     links = Mapper(encoder=encoder).map_stories(stories)
     stale: list[StaleTest] = []
+    texts = {c.id: c.text for s in stories for c in s.criteria}
     for story in stories:
         if not story.existing_tests:
             continue
-        found, memory = story_staleness(story, links[story.key], load_memory(ctx.config.data_dir, story.key))
+        found, memory = story_staleness(story, links[story.key], load_memory(ctx.config.data_dir, story.key),
+                                        texts)
         save_memory(ctx.config.data_dir, story.key, memory)
         stale += found
     return {"links": links, "stale_tests": stale, "coverage_mode": mode,

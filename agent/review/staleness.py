@@ -58,9 +58,12 @@ def save_memory(data_dir: str | Path, story_key: str, memory: Memory) -> None:
     os.replace(tmp, path)
 
 
-def story_staleness(story: Story, links: list[CriterionLink], memory: Memory) -> tuple[list[StaleTest], Memory]:
-    """The story's stale tests, and its memory as it is to be saved."""
-    current = {c.id: c.text for c in story.criteria}
+def story_staleness(story: Story, links: list[CriterionLink], memory: Memory,
+                    criteria: dict[str, str] | None = None) -> tuple[list[StaleTest], Memory]:
+    """The story's stale tests, and its memory as it is to be saved (`criteria`: id -> text of every
+    criterion in the run, for tests that name another story's; a criterion of another story that is
+    not in the run is neither checked nor remembered)."""
+    current = {**(criteria or {}), **{c.id: c.text for c in story.criteria}}
     texts = {criterion_text(t) for t in current.values()}
     tests = {t.key: t for t in story.existing_tests}
     stale: dict[tuple[str, str], StaleTest] = {}
@@ -82,14 +85,15 @@ def story_staleness(story: Story, links: list[CriterionLink], memory: Memory) ->
                 continue  # the test was updated since: it is mapped afresh
             old = str(seen.get("text", ""))
             if cid not in current:
-                add(test.key, cid, "gone", old, "")
+                if cid.startswith(story.key + "/"):
+                    add(test.key, cid, "gone", old, "")
             elif criterion_text(old) != criterion_text(current[cid]):
                 add(test.key, cid, "changed", old, current[cid])
     kept: Memory = {}
     for link in links:
         if link.test_key not in tests:
             continue
-        if (link.test_key, link.criterion_id) in stale:
+        if (link.test_key, link.criterion_id) in stale or link.criterion_id not in current:
             continue
         kept.setdefault(link.test_key, {})[link.criterion_id] = {
             "text": current.get(link.criterion_id, ""), "test_updated": tests[link.test_key].updated}

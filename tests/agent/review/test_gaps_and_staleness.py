@@ -84,3 +84,15 @@ def test_the_epic_summary_carries_the_counts() -> None:
     text = epic_summary(cs, written_as="issues", per_story=False, conflicts=[], retired=[], retire_label="r")
     assert ("Traceability: 1 criteria covered by existing tests, 1 gap-filled by new cases, 0 with stale tests, "
             "1 uncovered.") in text
+
+
+def test_a_test_naming_another_storys_criterion_is_remembered_with_that_text(tmp_path) -> None:
+    story = _story("x", refs=["ER-2/AC-1", "ER-3/AC-1"])
+    links = LINK + [CriterionLink(test_key="ER-19", criterion_id="ER-3/AC-1", how="reference")]
+    others = {"ER-3/AC-1": "the plan is saved"}
+    stale, memory = story_staleness(story, links, {}, others)
+    assert not stale and memory["ER-19"]["ER-3/AC-1"]["text"] == "the plan is saved"
+    again, _ = story_staleness(story, links, memory, others)
+    assert not again
+    out_of_run, _ = story_staleness(story, LINK, memory, {})
+    assert not out_of_run  # ER-3 not in this run: neither gone nor changed
