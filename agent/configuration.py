@@ -24,6 +24,9 @@ WRITE_BACK_MODES = ("issues", "subtasks", "comment", *TOOL_WRITE_BACK_MODES, "no
 """Where the cases go: Jira issues, sub-tasks or comments (agent/writeback/jira.py), a
 test-management tool, or nowhere."""
 
+COVERAGE_MODES = ("gaps", "all")
+"""gaps: generate only what a story's existing tests leave uncovered (docs/coverage.md); all: every case."""
+
 SOURCES = ("sample", "jira")
 """Named sources besides a workspace file path."""
 
@@ -96,6 +99,8 @@ class Configuration:
     """Stop for a person's approval before writing back."""
 
     max_revise_rounds: int = 2
+    coverage: str | None = None
+    """gaps or all (COVERAGE_MODES); None: the house template's `coverage`."""
     llm: dict[str, Any] = field(default_factory=dict)
     """Model options (LLM_OPTIONS); missing ones take their defaults."""
     llm_unavailable: str = "fallback"

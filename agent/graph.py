@@ -1,6 +1,6 @@
 """The casewright agent, wired. Read top to bottom:
 
-    load -> plan -> assess -> retrieve -> generate (one branch per story, in parallel) -> journeys
+    load -> plan -> assess -> map_tests -> retrieve -> generate (one branch per story, in parallel) -> journeys
          -> review -> [revise -> revise_story (per story) -> review]* -> approve -> write_back -> report
     edit -> approve: a reviewer's edit, written into the checkpoint of a run waiting for approval
 
@@ -20,6 +20,7 @@ from agent.nodes.edit import edit
 from agent.nodes.generate import fan_out, generate
 from agent.nodes.journeys import journeys
 from agent.nodes.load import load
+from agent.nodes.map_tests import map_tests
 from agent.nodes.plan import plan
 from agent.nodes.report import report
 from agent.nodes.retrieve import retrieve
@@ -32,6 +33,7 @@ NODES = {
     "load": (load, "Loading the epic, its stories and rules"),
     "plan": (plan, "Planning scope and flows"),
     "assess": (assess, "Assessing the acceptance criteria"),
+    "map_tests": (map_tests, "Mapping existing tests to the criteria"),
     "retrieve": (retrieve, "Retrieving rules and approved cases"),
     "generate": (generate, "Generating cases per story"),
     "journeys": (journeys, "Chaining end-to-end journeys"),
@@ -53,7 +55,8 @@ def build_graph() -> StateGraph:
     g.add_edge(START, "load")
     g.add_edge("load", "plan")
     g.add_edge("plan", "assess")
-    g.add_edge("assess", "retrieve")
+    g.add_edge("assess", "map_tests")
+    g.add_edge("map_tests", "retrieve")
     g.add_conditional_edges("retrieve", fan_out, ["generate"])
     g.add_edge("generate", "journeys")
     g.add_edge("journeys", "review")

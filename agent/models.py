@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 CaseKind = Literal["positive", "negative", "boundary", "end_to_end"]
 Confidence = Literal["high", "medium", "low"]
 Severity = Literal["error", "warning", "info"]
 SourceKind = Literal["epic", "story", "criterion", "page", "page_section", "test_case"]
+CoverageStatus = Literal["covered", "gap-filled", "stale", "uncovered"]
+LinkHow = Literal["reference", "fingerprint", "similarity", "judge"]
 
 
 class _Model(BaseModel):
@@ -93,6 +95,41 @@ class UATCase(_Model):
     notes: str = ""
 
 
+class ExistingTest(_Model):
+    """A test already linked to a story (written by people, or casewright's own), as the mapping reads it."""
+
+    key: str
+    title: str
+    text: str = Field("", description="Steps and expected results as plain text")
+    criterion_ids: list[str] = Field(default_factory=list, description="Criterion ids the test names itself")
+    fingerprint_criteria: list[str] = Field(
+        default_factory=list, description="casewright's own tests: the criterion texts it was written for")
+    own: bool = Field(False, description="Written by casewright (its label)")
+    created: str | None = None
+    updated: str | None = None
+
+
+class CriterionLink(_Model):
+    """An existing test verifies a criterion: how that was decided, and how sure."""
+
+    test_key: str
+    criterion_id: str
+    how: LinkHow
+    score: float | None = None
+
+
+class StaleTest(_Model):
+    """A test written for a criterion that has since changed or gone."""
+
+    test_key: str
+    story_key: str
+    criterion_id: str
+    reason: Literal["changed", "gone"]
+    old_text: str = ""
+    new_text: str = ""
+    own: bool = False
+
+
 class Story(_Model):
     key: str
     id: str = ""
@@ -112,6 +149,7 @@ class Story(_Model):
     endpoint: str | None = Field(None, description="Path when the story specifies a REST endpoint")
     linked_pages: list[str] = Field(default_factory=list, description="Confluence page ids the story links to")
     approved_cases: list[UATCase] = Field(default_factory=list, description="The team's approved cases linked to it")
+    existing_tests: list[ExistingTest] = Field(default_factory=list, description="Every test linked to it")
 
     def source(self) -> "SourceRef":
         """The story as a source a case cites."""
@@ -144,13 +182,30 @@ class Finding(_Model):
 
 
 class CriterionCoverage(_Model):
+    """One row of the traceability matrix: the criterion, the existing tests and new cases verifying it."""
+
     criterion_id: str
     story_key: str
-    case_ids: list[str] = Field(default_factory=list)
+    case_ids: list[str] = Field(default_factory=list, description="The new cases of this run")
+    existing_tests: list[str] = Field(default_factory=list, description="Keys of existing tests mapped to it")
+    stale_tests: list[str] = Field(default_factory=list, description="Existing tests written for its old text")
+    status: CoverageStatus | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data):  # noqa: ANN001, ANN206 - new_cases is written out, derived on reading
+        if isinstance(data, dict) and "new_cases" in data:
+            data = {k: v for k, v in data.items() if k != "new_cases"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def new_cases(self) -> list[str]:
+        return list(self.case_ids)
 
     @property
     def covered(self) -> bool:
-        return bool(self.case_ids)
+        return bool(self.case_ids) or bool(self.existing_tests)
 
 
 class Flow(_Model):
@@ -174,6 +229,8 @@ class CaseSet(_Model):
     findings: list[Finding] = Field(default_factory=list)
     coverage: list[CriterionCoverage] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
+    links: list[CriterionLink] = Field(default_factory=list, description="Existing tests mapped to criteria")
+    stale_tests: list[StaleTest] = Field(default_factory=list)
     run_id: str = ""
     generator: str = "rules"
     template: str = ""

@@ -38,7 +38,7 @@ from connectors.errors import CasewrightError
 Progress = Callable[[str, dict[str, Any]], None]
 _STATE_TYPES = [models.Epic, models.Story, models.AcceptanceCriterion, models.Parameter, models.Page,
                 models.Step, models.UATCase, models.SourceRef, models.Finding, models.CriterionCoverage,
-                models.Flow, models.CaseSet]
+                models.Flow, models.CaseSet, models.ExistingTest, models.CriterionLink, models.StaleTest]
 
 
 @dataclass

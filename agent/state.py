@@ -12,7 +12,7 @@ from typing_extensions import TypedDict
 
 from agent.configuration import Configuration
 from agent.llm.usage import add_usage, usage_stats
-from agent.models import CaseSet, CriterionCoverage, Epic, Finding, Flow, Page, Story, UATCase
+from agent.models import CaseSet, CriterionCoverage, CriterionLink, Epic, Finding, Flow, Page, StaleTest, Story, UATCase
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -55,6 +55,12 @@ class State(InputState, total=False):
     retrieved: Annotated[dict[str, list[dict[str, Any]]], merge_dicts]
     """Per story key: knowledge chunks retrieved for it (id, title, text, kind, url, score)."""
 
+    links: dict[str, list[CriterionLink]]
+    """Per story key: which criteria its existing tests verify (agent/review/mapping.py)."""
+    stale_tests: list[StaleTest]
+    coverage_mode: str
+    """gaps or all, as the run resolved it (configuration, else the house template)."""
+
     cases: Annotated[list[UATCase], replace_cases]
     findings: Annotated[list[Finding], replace_findings]
     coverage: list[CriterionCoverage]
@@ -80,6 +86,8 @@ class StoryTask(TypedDict, total=False):
     epic_key: str
     retrieved: list[dict[str, Any]]
     feedback: list[Finding]
+    covered: list[str] | None
+    """Gap mode: the criterion ids the story's existing tests cover (None: generate every case)."""
 
 
 def node_usage(node: str, started: float, calls: int = 0, **extra: Any) -> dict[str, Any]:
@@ -99,6 +107,8 @@ def case_set(state: State, cfg: Configuration, template_name: str) -> CaseSet:
     cs = CaseSet(
         epic=state["epic"], stories=stories, cases=cases, findings=findings,
         coverage=state.get("coverage") or [], flows=state.get("flows") or [], run_id=state.get("run_id", ""),
+        links=[lk for s in stories for lk in (state.get("links") or {}).get(s.key, [])],
+        stale_tests=[t for t in state.get("stale_tests") or [] if t.story_key in {s.key for s in stories}],
         generator=cfg.model, template=template_name,
     )
     cs.stats = {
@@ -110,6 +120,9 @@ def case_set(state: State, cfg: Configuration, template_name: str) -> CaseSet:
         "errors": sum(1 for f in findings if f.severity == "error"),
         "low_confidence": sum(1 for c in cases if c.confidence == "low"),
     }
+    if cs.links or cs.stale_tests:
+        for status in ("covered", "gap-filled", "stale", "uncovered"):
+            cs.stats[f"criteria_{status.replace('-', '_')}"] = sum(1 for c in cs.coverage if c.status == status)
     cs.stats.update(usage_stats(state.get("llm_usage"), cfg.llm_option("price_input_per_mtok"),
                                 cfg.llm_option("price_output_per_mtok")))
     if state.get("revise_round"):

@@ -74,7 +74,7 @@ def _run_generation(*, epic_key: str, source: str, formats: list[str] | None, ou
     """Run the graph for one epic (run id = job id), built from the settings as the CLI builds it."""
     cfg = Configuration.from_settings(settings, source=source, formats=list(formats) if formats else None,
                                       out_dir=out_dir, write_back=write_back, dry_run=dry_run, review=False,
-                                      llm_unavailable=llm_unavailable)
+                                      llm_unavailable=llm_unavailable, coverage="gaps")
     if resume:
         try:
             load_run(settings.data_dir, run_id)

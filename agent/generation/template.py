@@ -154,6 +154,8 @@ class HouseTemplate(_Section):
     Examples table ('table'; Gherkin output then writes a Scenario Outline with the Examples)."""
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
+    coverage: Literal["gaps", "all"] = "gaps"
+    """For stories that already have tests: generate only what they leave uncovered (gaps), or every case (all)."""
     tools: dict[Literal["xray", "zephyr", "testrail"], ToolFields] = Field(default_factory=_tool_defaults)
     """Field maps per test-management tool, each entry over the tool's defaults (`_tool_defaults`)."""
 

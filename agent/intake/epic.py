@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.intake.criteria import extract
+from agent.intake.linked_tests import existing_test
 from agent.models import Epic, Finding, Page, Story, UATCase
 from agent.renderers.jira_wiki import wiki_to_case
 from connectors.errors import CasewrightError
@@ -98,8 +99,11 @@ def parse_story(ws: Workspace, raw: dict[str, Any], *, epic_key: str | None, ac_
     criteria, parameters, endpoint = extract(key, description, ac_text, title=str(f.get("summary", "")))
     method, path = endpoint if endpoint else (None, None)
     approved = []
+    existing = []
     for test in ws.linked_issues(key, issue_type=test_issue_type):
         case = parse_approved_case(ws, test, key)
+        if test.get("fields"):
+            existing.append(existing_test(test, case))
         if case is not None:
             approved.append(case)
         elif ignored is not None:
@@ -127,6 +131,7 @@ def parse_story(ws: Workspace, raw: dict[str, Any], *, epic_key: str | None, ac_
         endpoint=path,
         linked_pages=page_ids,
         approved_cases=approved,
+        existing_tests=existing,
     )
 
 

@@ -13,17 +13,46 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from agent.context import RunContext
+from agent.generation.gaps import gap_cases
 from agent.generation.rules import generate_for_story
 from agent.llm.prompts import split_retrieved
-from agent.models import Story, UATCase
+from agent.models import Finding, Story, UATCase
+from agent.review.coverage import existing_coverage
 from agent.state import State, StoryTask, node_usage
 
 
 def fan_out(state: State) -> list[Send]:
     """One generate branch per story in scope, with what retrieval found for it."""
     retrieved = state.get("retrieved") or {}
-    return [Send("generate", StoryTask(story=s, epic_key=state["epic_key"], retrieved=retrieved.get(s.key, [])))
-            for s in state["stories"] if s.key in state["scope"]]
+    gaps = state.get("coverage_mode") == "gaps"
+    links = [lk for story_links in (state.get("links") or {}).values() for lk in story_links]
+    existing = existing_coverage(links, state.get("stale_tests") or []) if gaps else {}
+    tasks = []
+    for s in state["stories"]:
+        if s.key not in state["scope"]:
+            continue
+        covered = sorted(c.id for c in s.criteria if existing.get(c.id))
+        tasks.append(Send("generate", StoryTask(story=s, epic_key=state["epic_key"], retrieved=retrieved.get(s.key, []),
+                                                covered=covered or None)))
+    return tasks
+
+
+def only_gaps(task: StoryTask, cases: list[UATCase]) -> tuple[list[UATCase], list[Finding]]:
+    """Gap mode: the cases the story's existing tests leave to write, and a note of what was skipped."""
+    covered = task.get("covered")
+    if not covered:
+        return cases, []
+    story = task["story"]
+    kept = gap_cases(cases, set(covered), story.existing_tests)
+    open_ids = [c.id for c in story.criteria if c.id not in covered]
+    if not kept:
+        message = (f"{story.key} gets no new cases: its existing tests cover every criterion "
+                   f"({', '.join(covered)}) and the values its cases would test")
+    else:
+        message = (f"{story.key}: generated only for what existing tests leave open "
+                   f"({', '.join(open_ids) or 'values not yet tested'}); {len(cases) - len(kept)} case(s) "
+                   f"for {', '.join(covered)} were not generated again")
+    return kept, [Finding(severity="info", code="gap-mode", story_key=story.key, message=message)]
 
 
 def generate(task: StoryTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -35,7 +64,8 @@ def generate(task: StoryTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
     gen = ctx.generator
     if gen is None:
         result = generate_for_story(story, ctx.template, retrieved)
-        return {"cases": result.cases, "findings": result.findings,
+        cases, notes = only_gaps(task, result.cases)
+        return {"cases": cases, "findings": result.findings + notes,
                 "usage": node_usage(f"generate:{story.key}", t0)}
 
     def fallback(s: Story) -> list[UATCase]:
@@ -44,5 +74,6 @@ def generate(task: StoryTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
     rules, examples = split_retrieved(retrieved)
     outcome = gen.generate_story(story, rules=rules, examples=examples, fallback=fallback,
                                  on_unavailable=ctx.config.llm_unavailable)
-    return {"cases": outcome.cases, "findings": outcome.findings, "llm_usage": outcome.usage,
+    cases, notes = only_gaps(task, outcome.cases)
+    return {"cases": cases, "findings": outcome.findings + notes, "llm_usage": outcome.usage,
             "usage": node_usage(f"generate:{story.key}", t0, outcome.usage.get("generate", {}).get("calls", 0))}

@@ -49,7 +49,9 @@ def _grounding_findings(state: State) -> list[Finding]:
 def review(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     runtime.context.config.fail_if_asked("review")
-    findings, table = review_cases(state["stories"], state.get("cases") or [], runtime.context.template)
+    links = [lk for story_links in (state.get("links") or {}).values() for lk in story_links]
+    findings, table = review_cases(state["stories"], state.get("cases") or [], runtime.context.template,
+                                   links, state.get("stale_tests") or [])
     findings += _grounding_findings(state)
     return {"findings": {"replace_codes": sorted(FIXABLE), "findings": findings}, "coverage": table,
             "usage": node_usage("review", t0)}

@@ -306,6 +306,10 @@ def epic_summary(case_set: CaseSet, *, written_as: str, per_story: bool, conflic
              f"{len(cs.cases)} cases for {len(cs.stories)} stories, written as {written_as}.",
              f"Coverage: {sum(1 for c in cs.coverage if c.covered)} of {len(cs.coverage)} acceptance criteria "
              f"verified ({cs.coverage_ratio * 100:.0f}%)."]
+    if cs.links or cs.stale_tests:
+        counts = {s: sum(1 for c in cs.coverage if c.status == s) for s in ("covered", "gap-filled", "stale", "uncovered")}
+        lines.append(f"Traceability: {counts['covered']} criteria covered by existing tests, {counts['gap-filled']} "
+                     f"gap-filled by new cases, {counts['stale']} with stale tests, {counts['uncovered']} uncovered.")
     if per_story:
         lines.append("||Story||Cases||")
         lines += [f"|{story.key}|{len(cs.cases_for(story.key))}|" for story in cs.stories]

@@ -16,6 +16,7 @@ from agent.renderers.common import (
     one_line,
     story_index,
 )
+from agent.renderers.traceability import traceability_section
 
 LOW_CONFIDENCE_MARK = "⚠️ low confidence"
 _SEVERITY_TITLES = {"error": "Errors", "warning": "Warnings", "info": "Information"}
@@ -239,6 +240,7 @@ def render_markdown(case_set: CaseSet) -> str:
         [[e.criterion_id, e.story_key, ", ".join(e.case_ids) or "—", "✓" if e.covered else "✗"] for e in case_set.coverage_table()],
     )
     out.append("")
+    out += traceability_section(case_set, cell, _table)
 
     out += ["## Findings", ""]
     if not case_set.findings:

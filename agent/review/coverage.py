@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agent.generation.drafts import fingerprint_steps
 from agent.generation.template import HouseTemplate
-from agent.models import CriterionCoverage, Finding, Story, UATCase
+from agent.models import CriterionCoverage, CriterionLink, Finding, StaleTest, Story, UATCase
 
 REVIEW_CODES = ("uncovered-criterion", "malformed-case", "duplicate-case", "untraceable-case", "duplicate-id")
 """The codes of the findings review_cases gives (each review replaces the previous review's)."""
@@ -27,13 +27,43 @@ _FIELD_CHECKS = {
 }
 
 
-def coverage(stories: list[Story], cases: list[UATCase]) -> list[CriterionCoverage]:
+def existing_coverage(links: list[CriterionLink], stale: list[StaleTest]) -> dict[str, list[str]]:
+    """Per criterion id, the keys of the existing tests that verify it and are not stale for it."""
+    out: dict[str, list[str]] = {}
+    stale_pairs = {(t.test_key, t.criterion_id) for t in stale}
+    for link in links:
+        if (link.test_key, link.criterion_id) not in stale_pairs and link.test_key not in out.get(link.criterion_id, []):
+            out.setdefault(link.criterion_id, []).append(link.test_key)
+    return out
+
+
+def status_of(row: CriterionCoverage) -> str:
+    """covered (by an existing test), gap-filled (only by new cases), stale (a test for its old text), uncovered."""
+    if row.stale_tests:
+        return "stale"
+    if row.existing_tests:
+        return "covered"
+    return "gap-filled" if row.case_ids else "uncovered"
+
+
+def coverage(stories: list[Story], cases: list[UATCase], links: list[CriterionLink] | None = None,
+             stale: list[StaleTest] | None = None) -> list[CriterionCoverage]:
+    """The traceability matrix: per criterion the new cases, the existing tests and the stale ones."""
     by_criterion: dict[str, list[str]] = {}
     for case in cases:
         for cid in dict.fromkeys(case.criterion_ids):
             by_criterion.setdefault(cid, []).append(case.id)
-    return [CriterionCoverage(criterion_id=c.id, story_key=story.key, case_ids=by_criterion.get(c.id, []))
-            for story in stories for c in story.criteria]
+    existing = existing_coverage(links or [], stale or [])
+    stale_by: dict[str, list[str]] = {}
+    for t in stale or []:
+        if t.criterion_id and t.test_key not in stale_by.get(t.criterion_id, []):
+            stale_by.setdefault(t.criterion_id, []).append(t.test_key)
+    table = [CriterionCoverage(criterion_id=c.id, story_key=story.key, case_ids=by_criterion.get(c.id, []),
+                               existing_tests=existing.get(c.id, []), stale_tests=stale_by.get(c.id, []))
+             for story in stories for c in story.criteria]
+    for row in table:
+        row.status = status_of(row)
+    return table
 
 
 def template_problems(case: UATCase, template: HouseTemplate) -> list[str]:
@@ -50,11 +80,13 @@ def template_problems(case: UATCase, template: HouseTemplate) -> list[str]:
     return problems
 
 
-def review_cases(stories: list[Story], cases: list[UATCase], template: HouseTemplate) -> tuple[list[Finding], list[CriterionCoverage]]:
+def review_cases(stories: list[Story], cases: list[UATCase], template: HouseTemplate,
+                 links: list[CriterionLink] | None = None,
+                 stale: list[StaleTest] | None = None) -> tuple[list[Finding], list[CriterionCoverage]]:
     findings: list[Finding] = []
-    table = coverage(stories, cases)
+    table = coverage(stories, cases, links, stale)
     for row in table:
-        if not row.case_ids:
+        if not row.covered:
             findings.append(Finding(severity="error", code="uncovered-criterion", story_key=row.story_key,
                                     criterion_id=row.criterion_id,
                                     message=f"{row.criterion_id} is not verified by any case"))

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.configuration import FORMATS, WRITE_BACK_MODES, Configuration, check_formats
+from agent.configuration import COVERAGE_MODES, FORMATS, WRITE_BACK_MODES, Configuration, check_formats
 from casewright.commands import get_settings
 from connectors.errors import CasewrightError
 from connectors.jira_keys import check_issue_key
@@ -48,7 +48,8 @@ def missing_tool_settings(mode: str, settings: object) -> list[str]:
 
 
 def build_configuration(*, source: str, formats: list[str], out: Path, template: Optional[Path],
-                        write_back: str, dry_run: bool, review: bool, stories: Optional[str]) -> Configuration:
+                        write_back: str, dry_run: bool, review: bool, stories: Optional[str],
+                        coverage: Optional[str] = None) -> Configuration:
     """The run these options ask for, on top of the settings (the workers build theirs the same way)."""
     settings = get_settings()
     if write_back not in WRITE_BACK_MODES:
@@ -67,11 +68,13 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
         if tool:
             raise CasewrightError(f"--write-back {write_back} needs {' and '.join(tool)}; set them "
                                   "(docs/configuration.md), or choose another --write-back")
+    if coverage is not None and coverage not in COVERAGE_MODES:
+        raise CasewrightError(f"unknown --coverage '{coverage}'; choose from {', '.join(COVERAGE_MODES)}")
     if template is not None and not template.exists():
         raise CasewrightError(f"house template not found: {template}")
     return Configuration.from_settings(
         settings, source=source, template_path=str(template) if template else None, formats=formats,
-        out_dir=str(out), write_back=write_back, dry_run=dry_run, review=review,
+        out_dir=str(out), write_back=write_back, dry_run=dry_run, review=review, coverage=coverage,
         story_keys=[check_issue_key(s, "--stories key") for s in stories.split(",") if s.strip()] if stories else None)
 
 
@@ -133,6 +136,8 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the write-back plan, change nothing"),
         review: bool = typer.Option(False, "--review", help="Stop for approval before writing back"),
         resume: Optional[str] = typer.Option(None, "--resume", help="Continue an interrupted run by its id"),
+        coverage: Optional[str] = typer.Option(None, "--coverage", help="gaps: only what existing tests leave "
+                                               "uncovered; all: every case (default: the house template's)"),
     ) -> None:
         """Generate UAT cases for one epic."""
         epic = check_issue_key(epic, "epic key")
@@ -145,7 +150,8 @@ def register(app: typer.Typer) -> None:
         if source is not None and str(source) != "sample" and not source.exists():
             raise CasewrightError(f"workspace file not found: {source}")
         cfg = build_configuration(source=src, formats=parse_formats(fmt), out=out, template=template,
-                                  write_back=write_back, dry_run=dry_run, review=review, stories=stories)
+                                  write_back=write_back, dry_run=dry_run, review=review, stories=stories,
+                                  coverage=coverage)
         try:
             result = run_with_progress(epic, cfg, run_id=resume, resume=bool(resume))
         except CasewrightError:

@@ -315,7 +315,9 @@ def test_an_unsupported_value_drives_a_revise_round(tmp_path, model_name):
         return json.dumps(body)
 
     model = _register(model_name, ScriptedChatModel(script=script))
-    result = generate_epic("ER-1", _cfg(tmp_path, model_name, ["ER-2"], max_revise_rounds=2), _services(model_name), concurrency=1)
+    # coverage all: the case carrying the value verifies ER-2/AC-1, which ER-19 already covers
+    result = generate_epic("ER-1", _cfg(tmp_path, model_name, ["ER-2"], max_revise_rounds=2, coverage="all"),
+                           _services(model_name), concurrency=1)
     revise_prompts = [first_prompt(p) for p in model.prompts if is_revise(p)]
     assert len(revise_prompts) == 1 and "unsupported-value" in revise_prompts[0] and "$987.65" in revise_prompts[0]
     assert result.state["revise_round"] == 1

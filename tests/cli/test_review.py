@@ -36,7 +36,7 @@ def start_review(tmp_path, *args: str) -> tuple[subprocess.Popen, str]:
 
 def test_review_prints_a_local_url_that_logs_in_and_opens_the_run(tmp_path):
     cfg = Configuration(source="sample", formats=[], data_dir=str(tmp_path / "data"), review=True,
-                        story_keys=["ER-3"])
+                        story_keys=["ER-3"], coverage="all")  # every case of ER-3, ER-UAT-3-01 included
     run_id = generate_epic("ER-1", cfg).run_id
     proc, url = start_review(tmp_path, run_id)
     try:

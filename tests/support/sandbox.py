@@ -83,6 +83,7 @@ def case_set_from_jira(server: SandboxServer, creds: Creds, epic: str, tmp_path,
     from agent.state import case_set
     from connectors.workspace import save_workspace
 
+    options.setdefault("coverage", "all")  # the write-back tests reconcile whole reruns, not gap-mode subsets
     ws = source_for(server, creds).workspace_for_epic(epic)
     path = save_workspace(ws, tmp_path / f"{epic}-{run}.json")
     cfg = Configuration(source=str(path), formats=[], data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"),

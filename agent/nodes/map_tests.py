@@ -1,0 +1,57 @@
+"""map_tests: which criteria each story's existing tests verify (agent/review/mapping.py), which
+of those tests are stale (agent/review/staleness.py), and the run's coverage mode: `gaps` (the
+generate branches write only what the existing tests leave uncovered) or `all`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.models import Finding, StaleTest
+from agent.review.mapping import Mapper
+from agent.review.staleness import load_memory, save_memory, story_staleness
+from agent.state import State, node_usage
+from connectors.embeddings import get_embedder
+
+
+def _needs_encoder(stories) -> bool:  # noqa: ANN001
+    return any(s.criteria and not t.criterion_ids and not t.fingerprint_criteria
+               for s in stories for t in s.existing_tests)
+
+
+def _stale_finding(t: StaleTest) -> Finding:
+    what = (f"{t.criterion_id} changed since {t.test_key} was last updated: it read "
+            f"\"{' '.join(t.old_text.split())}\" and now reads \"{' '.join(t.new_text.split())}\""
+            if t.reason == "changed" else
+            f"{t.test_key} verifies {t.criterion_id or 'a criterion'} that the story no longer has"
+            + (f" (\"{' '.join(t.old_text.split())}\")" if t.old_text else ""))
+    todo = ("casewright's write-back reconciles it" if t.own else "update the test, then it is mapped afresh")
+    return Finding(severity="warning", code="stale-test", story_key=t.story_key, criterion_id=t.criterion_id or None,
+                   case_id=t.test_key, message=f"{what}; {todo}")
+
+
+def map_tests(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    ctx = runtime.context
+    ctx.config.fail_if_asked("map_tests")
+    mode = ctx.config.coverage or ctx.template.coverage
+    scope = set(state.get("scope") or [])
+    stories = [s for s in state["stories"] if s.key in scope]
+    encoder = None
+    if _needs_encoder(stories):
+        encoder = ctx.services.embedder or get_embedder(ctx.store.embedding_model)
+    links = Mapper(encoder=encoder).map_stories(stories)
+    stale: list[StaleTest] = []
+    texts = {c.id: c.text for s in stories for c in s.criteria}
+    for story in stories:
+        if not story.existing_tests:
+            continue
+        found, memory = story_staleness(story, links[story.key], load_memory(ctx.config.data_dir, story.key),
+                                        texts)
+        save_memory(ctx.config.data_dir, story.key, memory)
+        stale += found
+    return {"links": links, "stale_tests": stale, "coverage_mode": mode,
+            "findings": [_stale_finding(t) for t in stale], "usage": node_usage("map_tests", t0)}
