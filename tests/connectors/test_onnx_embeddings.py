@@ -15,7 +15,7 @@ import pytest
 
 from agent.knowledge.base import StoreConfig, open_knowledge_base
 from connectors.embeddings import EmbeddingModelError, get_embedder, model_dir
-from connectors.onnx_embedder import MANIFEST, weights_digest
+from connectors.onnx_embedder import weights_digest
 from support import ROOT
 
 TEXTS = [
