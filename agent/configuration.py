@@ -17,8 +17,12 @@ from connectors.errors import CasewrightError
 FORMATS = ("md", "csv", "feature", "xray", "json")
 """Output formats, in the order `casewright demo` writes them (agent/renderers)."""
 
-WRITE_BACK_MODES = ("issues", "subtasks", "comment", "none")
-"""Where the cases go in Jira (agent/writeback)."""
+TOOL_WRITE_BACK_MODES = ("xray", "zephyr", "testrail")
+"""Write-back to a test-management tool through its API (agent/writeback/tools.py)."""
+
+WRITE_BACK_MODES = ("issues", "subtasks", "comment", *TOOL_WRITE_BACK_MODES, "none")
+"""Where the cases go: Jira issues, sub-tasks or comments (agent/writeback/jira.py), a
+test-management tool, or nowhere."""
 
 SOURCES = ("sample", "jira")
 """Named sources besides a workspace file path."""

@@ -18,6 +18,7 @@ from agent.generation.template import HouseTemplate, load_template
 from agent.knowledge.config import StoreConfig
 from agent.llm.generator import LLMGenerator, generator_for
 from agent.llm.provider import ProviderKeys
+from connectors.case_targets import CaseTargets
 from connectors.errors import CasewrightError
 from connectors.jira_access import JiraAccess
 
@@ -32,6 +33,8 @@ class Services:
     """The knowledge base; its data directory is the run's own (Configuration.data_dir)."""
     keys: ProviderKeys = field(default_factory=ProviderKeys)
     """Model providers' API keys."""
+    targets: CaseTargets = field(default_factory=CaseTargets)
+    """Xray, Zephyr Scale and TestRail (write-back to a test-management tool)."""
     chat_model: Any = None
     """A ready langchain chat model to generate with, instead of building one from
     Configuration.model (applications that bring their own, tests)."""
@@ -41,7 +44,8 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Any) -> "Services":
         return cls(jira=JiraAccess.from_settings(settings) if settings.jira_url else None,
-                   store=StoreConfig.from_settings(settings), keys=ProviderKeys.from_settings(settings))
+                   store=StoreConfig.from_settings(settings), keys=ProviderKeys.from_settings(settings),
+                   targets=CaseTargets.from_settings(settings))
 
 
 class RunContext:

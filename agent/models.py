@@ -49,7 +49,7 @@ class AcceptanceCriterion(_Model):
     story_key: str
     text: str = Field(description="The criterion as written, cleaned of markup")
     section: str = Field("", description="Heading it was found under, e.g. 'Error Scenarios'")
-    style: Literal["gherkin", "bullet", "numbered", "rule", "prose"] = "bullet"
+    style: Literal["gherkin", "bullet", "numbered", "rule", "prose", "table"] = "bullet"
     given: list[str] = Field(default_factory=list)
     when: list[str] = Field(default_factory=list)
     then: list[str] = Field(default_factory=list)

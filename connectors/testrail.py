@@ -276,9 +276,17 @@ class TestRailCases:
         self._call(lambda: self.api.cases.update_case(int(case_id), title=one_line(case.title, 250),
                                                       **self._fields(case)), f"update case {case_id}", write=True)
 
-    def retire(self, case_id: str | int) -> None:
-        """Move the case to the retired section at the suite's root; it is never deleted."""
-        section = self.ensure_section([self.retired_section])
+    def move(self, case_id: str | int, section_path: list[str], what: str = "move") -> None:
+        """Move the case to the section `section_path` (created when missing)."""
+        section = self.ensure_section(section_path)
         suite = next(int(s["suite_id"]) for s in self._sections() if s["id"] == section)
         self._call(lambda: self.api.cases.move_cases_to_section(section, suite, [int(case_id)]),
-                   f"retire case {case_id}", write=True)
+                   f"{what} case {case_id}", write=True)
+
+    def retire(self, case_id: str | int) -> None:
+        """Move the case to the retired section at the suite's root; it is never deleted."""
+        self.move(case_id, [self.retired_section], "retire")
+
+    def revive(self, case_id: str | int, section_path: list[str]) -> None:
+        """Bring a retired case back into its story's section."""
+        self.move(case_id, section_path, "restore")

@@ -28,14 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from connectors.errors import CasewrightError
+from connectors.jira_keys import is_issue_key
 
 FORMAT = "casewright-workspace/1"
 _PAGE_REF = re.compile(r"pageId=(\d+)|/pages/(\d+)")
 WORKSPACE_KEYS = {"format", "issues", "pages", "fields", "projects"}
 """Top-level keys of which a workspace file has at least one."""
 SAMPLE_PATH = Path(__file__).parent / "sample_project" / "workspace.json"
-ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-[1-9][0-9]*$")
-"""A Jira issue key: project key (upper-case letter, then letters, digits, _), dash, number."""
 
 
 def issue_type(issue: dict[str, Any]) -> str:
@@ -60,7 +59,7 @@ def epic_of_issue(issue: dict[str, Any], epic_link_field: str | None = None, *,
         return fields[epic_link_field]
     if any_key_field:
         for name, value in fields.items():
-            if name.startswith("customfield_") and isinstance(value, str) and ISSUE_KEY.match(value):
+            if name.startswith("customfield_") and is_issue_key(value):
                 return value
     return None
 

@@ -58,6 +58,9 @@ DOCUMENTS = {
   updateTestFolder(issueId: $issueId, folderPath: $folderPath) }""",
     "getTestSets": """query GetTestSets($jql: String, $limit: Int!) {
   getTestSets(jql: $jql, limit: $limit) { total results { issueId jira(fields: ["key"]) } } }""",
+    "getTestSetTests": """query GetTestSetTests($issueIds: [String], $limit: Int!, $start: Int) {
+  getTestSets(issueIds: $issueIds, limit: 1) { results { issueId tests(limit: $limit, start: $start) {
+    total results { issueId } } } } }""",
     "createTestSet": """mutation CreateTestSet($jira: JSON!, $testIssueIds: [String]) {
   createTestSet(testIssueIds: $testIssueIds, jira: $jira) { testSet { issueId jira(fields: ["key"]) } warnings } }""",
     "addTestsToTestSet": """mutation AddTestsToTestSet($issueId: String!, $testIssueIds: [String]!) {
@@ -287,6 +290,19 @@ class XrayCloud:
         answer, existing = create_once(lambda: self._graphql("createTestSet", {"jira": jira}, what), lookup,
                                        what=what, service=XRAY, policy=self.retry, url=self.url, sleep=self.sleep)
         return existing or str(answer["createTestSet"]["testSet"]["issueId"])
+
+    def test_set_members(self, test_set_id: str) -> list[str]:
+        """The issue ids of the tests in a Test Set (paged, 100 at a time)."""
+        out: list[str] = []
+        while True:
+            data = self._run("getTestSetTests", {"issueIds": [test_set_id], "limit": PAGE, "start": len(out)},
+                             "read the tests of the Test Set")
+            sets = (data.get("getTestSets") or {}).get("results") or []
+            page = ((sets[0].get("tests") or {}) if sets else {})
+            found = [str(t["issueId"]) for t in page.get("results") or []]
+            out.extend(found)
+            if not found or len(out) >= int(page.get("total") or 0):
+                return out
 
     def add_to_test_set(self, test_set_id: str, issue_ids: list[str]) -> list[str]:
         data = self._run("addTestsToTestSet", {"issueId": test_set_id, "testIssueIds": list(issue_ids)},

@@ -139,11 +139,13 @@ class XrayServer:
         fields = {k: v for k, v in jira_fields(case, self.project_key).items() if k not in ("project", "labels")}
         kept = [x for x in current.labels if not x.startswith(LABEL)]
         labels = sorted(set(labels_of(case) + kept + ([RETIRED_LABEL] if current.retired else [])))
+        # steps, identity and link first: the labels (without `casewright-incomplete`) come last, so a
+        # Test whose update stops part-way still says it is incomplete
+        self._write_steps(key, case)
+        self._finish(key, case)
         if current.content["summary"] != fields["summary"] or current.content["description"] != fields["description"] \
                 or sorted(current.labels) != labels or "priority" in fields:
             self.jira.update_fields(key, {**fields, "labels": labels})
-        self._write_steps(key, case)
-        self._finish(key, case)
 
     def retire(self, key: str) -> None:
         self.jira.add_labels(key, [RETIRED_LABEL])

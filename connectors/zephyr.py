@@ -231,14 +231,34 @@ class ZephyrScale:
             body["priority"] = {"id": self._named("priorities", case.priority, {})["id"]}
         if retire:
             body["status"] = {"id": self._named("statuses", self.retired_status, {"statusType": "TEST_CASE"})["id"]}
-        if _differs(body, current):
-            self._call("PUT", f"/testcases/{key}", f"update test case {key}", json=body)
+        # steps and link first: the PUT that takes `casewright-incomplete` off comes last, so a case
+        # that stops part-way still says so
         have = self.test_steps(key)
         if [{"description": (s.get("inline") or {}).get("description") or "",
              "testData": (s.get("inline") or {}).get("testData") or "",
              "expectedResult": (s.get("inline") or {}).get("expectedResult") or ""} for s in have] != _steps(case):
             self._write_steps(key, case)
         self._link(key, case, [str(link.get("issueId")) for link in (current.get("links") or {}).get("issues") or []])
+        if _differs(body, current):
+            self._call("PUT", f"/testcases/{key}", f"update test case {key}", json=body)
+
+    def check(self, case: ManagedCase) -> None:
+        """Raise, before any write, what stops this case: no such project, an unknown priority name."""
+        self.project()
+        if case.priority:
+            self._named("priorities", case.priority, {})
+
+    def revive(self, key: str) -> None:
+        """Bring a retired test case back: the project's default status, the retired label off."""
+        current = self._call("GET", f"/testcases/{key}", f"read test case {key}")
+        self._named("statuses", self.retired_status, {"statusType": "TEST_CASE"})
+        statuses = self._cache["statuses:{'statusType': 'TEST_CASE'}"]
+        default = next((s for s in statuses if s.get("default")), None)
+        body = dict(current, labels=[x for x in current.get("labels") or [] if x != RETIRED_LABEL])
+        if default is not None and self._status_name((current.get("status") or {}).get("id")) == self.retired_status:
+            body["status"] = {"id": default["id"]}
+        if _differs(body, current):
+            self._call("PUT", f"/testcases/{key}", f"restore test case {key}", json=body)
 
     def retire(self, key: str) -> None:
         """Set the retired status (ZEPHYR_RETIRED_STATUS) and label; nothing is deleted."""

@@ -20,133 +20,38 @@ import json
 import logging
 import os
 import time
-from typing import Any, Literal
 
 import httpx
 import redis
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from agent.configuration import WRITE_BACK_MODES
 from connectors.errors import CasewrightError
 from connectors.settings import Settings, get_settings
+from workers.api_models import (
+    JIRA_WEBHOOK_OPENAPI,
+    MAX_BODY_BYTES,
+    Check,
+    DeliveryResult,
+    Health,
+    JobQueued,
+    JobRequest,
+    JobState,
+    Problem,
+    request_problem,
+)
 from workers.celery_app import make_celery, queue_name
 from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
 from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
-from workers.triggers import decide, signature_ok, validate_payload
+from workers.triggers import decide, signature_ok, signature_well_formed, validate_payload
 from workers.ui.app import create_ui
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 10 * 2**20  # Jira issue webhooks are far smaller; refuse anything bigger
-
-
-# -- response models (they make the OpenAPI document) ------------------------------------------------
-class DeliveryResult(BaseModel):
-    outcome: Literal["enqueued", "coalesced", "duplicate", "ignored"] = Field(
-        description="enqueued: a new job; coalesced: joined the job already queued for the epic; "
-                    "duplicate: this delivery was handled before; ignored: filtered out (see reason)")
-    job_id: str | None = Field(None, description="The job that serves this delivery; poll GET /jobs/{job_id}")
-    epic_key: str | None = Field(None, description="The epic the job generates for")
-    issue_key: str | None = Field(None, description="The issue the webhook was about")
-    delivery_id: str = Field(description="X-Atlassian-Webhook-Identifier, or a digest of the body without one")
-    reason: str | None = Field(None, description="Why a delivery was ignored")
-
-
-class Problem(BaseModel):
-    detail: str = Field(description="What is wrong and what to do")
-
-
-class JobRequest(BaseModel):
-    epic_key: str = Field(description="Key of the epic, e.g. ER-1", examples=["ER-1"])
-    write_back: Literal[WRITE_BACK_MODES] | None = Field(  # type: ignore[valid-type]
-        None, description="How cases go back to Jira; CASEWRIGHT_WRITE_BACK when omitted")
-    dry_run: bool = Field(False, description="Plan the write-back without changing Jira")
-    formats: list[str] | None = Field(None, description="Output formats (md, csv, feature, xray, json)")
-
-
-class JobQueued(BaseModel):
-    job_id: str
-    epic_key: str
-    coalesced: bool = Field(description="True when a job for this epic was already queued and serves this request")
-
-
-class JobProgress(BaseModel):
-    node: str | None = Field(None, description="The graph node the job is in")
-    stories_done: int = 0
-    stories_total: int = 0
-
-    model_config = {"extra": "allow"}
-
-
-class JobState(BaseModel):
-    job_id: str
-    state: str = Field(description="QUEUED, WAITING (for the epic's running job), STARTED, PROGRESS, "
-                                   "RETRY, SUCCESS or FAILURE")
-    epic_key: str | None = None
-    trigger: str | None = Field(None, description="webhook, cli, api or sweep")
-    phase: str | None = None
-    enqueued_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    executions: int = Field(0, description="How many times a worker started it (more than 1 after a worker died)")
-    triggers: int = Field(1, description="How many triggers this job serves (coalesced deliveries)")
-    waiting_for: str | None = Field(None, description="The job holding the epic while this one waits")
-    progress: JobProgress | None = None
-    result: dict[str, Any] | None = Field(None, description="Summary and report location once done")
-    error: str | None = None
-
-
-class Check(BaseModel):
-    ok: bool
-    detail: str
-
-
-class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
-    checks: dict[str, Check]
-
-
-# The handler reads the raw body (the signature is an HMAC of its bytes), so FastAPI cannot infer
-# the body or the headers: they are described here for the OpenAPI document.
-_JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
-    "parameters": [
-        {"name": "X-Hub-Signature", "in": "header", "required": False,
-         "description": "sha256=<hex HMAC-SHA256 of the raw body with CASEWRIGHT_WEBHOOK_SECRET>; "
-                        "required when that secret is set",
-         "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}},
-        {"name": "X-Atlassian-Webhook-Identifier", "in": "header", "required": False,
-         "description": "Jira's id of the delivery, the same on its retries; used to drop duplicates "
-                        "(a digest of the body is used without it)",
-         "schema": {"type": "string"}},
-    ],
-    "requestBody": {
-        "required": True,
-        "description": "A Jira webhook delivery (at most 10 MiB); issue events start a job for the issue's epic",
-        "content": {"application/json": {"schema": {
-            "title": "JiraWebhook", "type": "object", "required": ["webhookEvent"],
-            "properties": {
-                "webhookEvent": {"type": "string", "examples": ["jira:issue_updated"],
-                                 "description": "jira:issue_created and jira:issue_updated start jobs"},
-                "timestamp": {"type": "integer"},
-                "issue_event_type_name": {"type": "string"},
-                "issue": {"type": "object", "required": ["key", "fields"],
-                          "description": "Required for jira:issue_* events",
-                          "properties": {"key": {"type": "string", "examples": ["ER-2"]},
-                                         "fields": {"type": "object", "additionalProperties": True}},
-                          "additionalProperties": True},
-                "changelog": {"type": "object", "additionalProperties": True,
-                              "properties": {"items": {"type": "array", "items": {"type": "object"}}}},
-            },
-            "additionalProperties": True,
-        }}},
-    },
-}
 
 
 # -- metrics ---------------------------------------------------------------------------------------
@@ -220,6 +125,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 {"name": "jobs", "description": "Generation jobs (API key)"},
                                 {"name": "operations", "description": "Health and metrics"}])
     app.state.settings = s
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": request_problem(exc.errors())}, status_code=400)
+
     app.state.redis = client
     app.state.celery = celery
 
@@ -235,10 +145,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def handle_delivery(body: bytes, delivery_header: str | None) -> tuple[int, DeliveryResult]:
         try:
             payload = validate_payload(json.loads(body))
+        except RecursionError:
+            raise HTTPException(400, "not a Jira webhook: the JSON body is nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as err:
             msg = str(err) if isinstance(err, CasewrightError) else "not a Jira webhook: the body is not JSON"
             raise HTTPException(400, msg) from None
-        delivery_id = delivery_id_for(delivery_header, body)
+        delivery_id = delivery_id_for(delivery_header, body)  # CasewrightError (400) for an absurd id
         earlier = dedupe.claim(delivery_id)
         if earlier is not None:
             job = None if earlier in (PENDING, "ignored") else earlier
@@ -266,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    issue_key=decision.issue_key, delivery_id=delivery_id)
 
     @app.post("/webhooks/jira", tags=["webhooks"], status_code=202, response_model=DeliveryResult,
-              summary="Receive a Jira issue webhook", openapi_extra=_JIRA_WEBHOOK_OPENAPI,
+              summary="Receive a Jira issue webhook", openapi_extra=JIRA_WEBHOOK_OPENAPI,
               responses={200: {"model": DeliveryResult, "description": "Duplicate or filtered out: nothing queued"},
                          202: {"model": DeliveryResult, "description": "Queued, or joined the epic's queued job"},
                          400: {"model": Problem, "description": "The body is not a Jira webhook"},
@@ -280,10 +192,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if len(body) > MAX_BODY_BYTES:
                 deliveries.labels("invalid").inc()
                 raise HTTPException(413, f"the delivery is larger than {MAX_BODY_BYTES // 2**20} MiB")
-            if secret and not signature_ok(secret, body, request.headers.get("x-hub-signature")):
+            signature = request.headers.get("x-hub-signature")
+            if secret and not signature_ok(secret, body, signature):
                 deliveries.labels("unauthorized").inc()
                 raise HTTPException(401, "missing or wrong X-Hub-Signature (sha256=HMAC of the body "
                                          "with CASEWRIGHT_WEBHOOK_SECRET)")
+            if not secret and signature is not None and not signature_well_formed(signature):
+                deliveries.labels("invalid").inc()
+                raise HTTPException(400, "X-Hub-Signature is not sha256=<64 hex digits>; fix the sender "
+                                         "(this service has no CASEWRIGHT_WEBHOOK_SECRET and does not check it)")
             try:
                 status, result = await run_in_threadpool(
                     handle_delivery, body, request.headers.get("x-atlassian-webhook-identifier"))

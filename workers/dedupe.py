@@ -14,7 +14,12 @@ import hashlib
 
 import redis
 
+from connectors.errors import CasewrightError
+
 PENDING = "pending"
+MAX_DELIVERY_ID = 200
+"""Longest X-Atlassian-Webhook-Identifier accepted (Jira sends a UUID); longer ones are refused,
+never cut: two ids cut to the same prefix would make one delivery look like a duplicate."""
 
 
 class DeliveryDedupe:
@@ -51,5 +56,9 @@ def delivery_id_for(identifier: str | None, raw_body: bytes) -> str:
     """The delivery's identity: Jira's identifier header, else a digest of the exact body
     (Jira Data Center sends no identifier; a retried delivery repeats the body byte for byte)."""
     if identifier and identifier.strip():
-        return identifier.strip()[:200]
+        ident = identifier.strip()
+        if len(ident) > MAX_DELIVERY_ID or not ident.isprintable():
+            raise CasewrightError(f"X-Atlassian-Webhook-Identifier must be at most {MAX_DELIVERY_ID} printable "
+                                  f"characters (Jira sends a UUID); this one has {len(ident)}")
+        return ident
     return "sha256-" + hashlib.sha256(raw_body).hexdigest()

@@ -5,6 +5,14 @@ queue a generate job, and what `GET /jobs/{id}` and `casewright status` read bac
 record in Redis (`{prefix}:job:{id}`) next to Celery's own result, so that a status request
 can tell an unknown id from a queued job and say what triggered it. The job itself runs in
 workers/tasks.py.
+
+A worker that dies mid-job (SIGKILL, out of memory, a lost machine) cannot say so itself; the
+status reads it from the epic's lock, which the running job renews from a heartbeat: a job whose
+record says "running" while its epic's lock is gone (expired: no heartbeat for
+`CASEWRIGHT_JOB_LOCK_TTL` seconds) is reported as WORKER_LOST, with when the broker will deliver
+it again (the visibility timeout, workers/celery_app.py). A job delivered again shows that it is
+waiting for its earlier execution's lock to expire, then runs with `executions` 2 and resumes
+from its checkpoint.
 """
 
 from __future__ import annotations
@@ -12,18 +20,18 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
 import redis
 from celery import Celery
 
-from agent.configuration import check_formats, check_write_back
+from agent.configuration import WRITE_BACK_MODES, check_formats, check_write_back
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key
 from connectors.settings import Settings, get_settings
-from connectors.workspace import ISSUE_KEY
-from workers.celery_app import TASK_GENERATE, app, make_celery
+from workers.celery_app import TASK_GENERATE, app, make_celery, visibility_timeout
 from workers.locks import EpicGate
 
 log = logging.getLogger(__name__)
@@ -113,12 +121,17 @@ class Enqueued:
     coalesced: bool
 
 
-def _check_options(write_back: str | None, dry_run: bool, formats: list[str] | None) -> None:
-    """The same checks the CLI makes, before anything is queued."""
-    if write_back is not None:
-        check_write_back(write_back, dry_run)
-    if formats is not None:
-        check_formats(formats)
+def check_job_options(write_back: str | None, dry_run: bool, formats: list[str] | None,
+                      default_mode: str) -> tuple[str, list[str] | None]:
+    """The options of a job as every trigger gives them (`casewright enqueue`, `POST /jobs`):
+    the write-back mode (`default_mode` when None) and the formats, checked by the functions
+    `casewright generate` uses; CasewrightError says what is wrong."""
+    if not isinstance(dry_run, bool):
+        raise CasewrightError(f"dry_run must be true or false, not {dry_run!r:.40}")
+    if write_back is not None and not isinstance(write_back, str):
+        raise CasewrightError(f"write_back must be one of {', '.join(WRITE_BACK_MODES)}")
+    mode = check_write_back(write_back if write_back is not None else default_mode, dry_run)
+    return mode, (check_formats(formats) if formats is not None else None)
 
 
 # One round trip admits a trigger: join the epic's queued job (counting the trigger), or reserve
@@ -158,16 +171,11 @@ def enqueue_generate(epic_key: str, *, settings: Settings | None = None, celery:
     publishing to the broker fails, the slot and the record are taken back and the error raised,
     so the trigger can be retried and nothing refers to a job that was never queued."""
     s = settings or get_settings()
-    epic_key = epic_key.strip().upper()
-    if not epic_key:
-        raise CasewrightError("an epic key is required, e.g. ER-1")
-    if not ISSUE_KEY.match(epic_key):
-        raise CasewrightError(f"{epic_key[:40]!r} is not a Jira issue key such as ER-1")
-    _check_options(write_back, dry_run, formats)
+    epic_key = check_issue_key(epic_key, "epic key")
+    mode, formats = check_job_options(write_back, dry_run, formats, s.write_back)
     client = client or redis_client(s)
     gate = epic_gate(s, client)
     new_id = str(uuid.uuid4())
-    mode = write_back or s.write_back
     record = {
         "job_id": new_id, "epic_key": epic_key, "trigger": trigger, "detail": detail[:300],
         "source": source, "write_back": mode, "dry_run": int(dry_run),
@@ -205,6 +213,30 @@ def job_record(job_id: str, settings: Settings | None = None) -> dict[str, str] 
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 
+def _plus_seconds(iso: str | None, seconds: int) -> str | None:
+    try:
+        return (datetime.fromisoformat(iso) + timedelta(seconds=seconds)).isoformat(timespec="seconds") if iso else None
+    except ValueError:
+        return None
+
+
+def _worker_lost_note(record: dict[str, str], s: Settings) -> str:
+    """What a person needs to know about a job whose worker stopped mid-job."""
+    vt = visibility_timeout(s)
+    by = _plus_seconds(record.get("started_at"), vt)
+    return (f"the worker running this job ({worker_of(record) or 'unknown'}) stopped without finishing it "
+            f"(killed, out of memory or lost): its epic lock was not renewed for {s.job_lock_ttl_s}s. "
+            f"The broker delivers the job again {vt}s after a worker took it (CASEWRIGHT_VISIBILITY_TIMEOUT)"
+            + (f", by about {by}," if by else "")
+            + " to a running worker, and it resumes from its checkpoint")
+
+
+def worker_of(record: dict[str, str]) -> str:
+    """The worker and process that ran (or runs) the job's latest execution, e.g. 'w1@host pid 42'."""
+    name, pid = record.get("worker") or "", record.get("pid") or ""
+    return " ".join(part for part in (name, f"pid {pid}" if pid else "") if part)
+
+
 def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery | None = None
                ) -> dict[str, Any] | None:
     """State, progress and result of a job; None when the id is unknown."""
@@ -226,12 +258,26 @@ def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery 
         state = "WAITING" if record.get("phase") == "waiting" else "RETRY"
     if state == "PENDING" and record.get("phase") == "queued":
         state = "QUEUED"
+    note = None
+    executions = int(record.get("executions", 0))
+    if state in ("STARTED", "PROGRESS") and record.get("phase") == "running":
+        # a live execution renews the epic's lock; it sets its final phase before releasing it
+        if epic_gate(s).holder(record.get("epic_key") or "") != job_id:
+            state, note = "WORKER_LOST", _worker_lost_note(record, s)
+    elif state == "WAITING" and record.get("waiting_for") == job_id:
+        note = (f"delivered again after its worker ({worker_of(record) or 'unknown'}) was lost; it waits for "
+                f"that execution's epic lock to expire (at most CASEWRIGHT_JOB_LOCK_TTL, {s.job_lock_ttl_s}s) "
+                "and then resumes from its checkpoint")
+    # every start counts an execution; transient-error retries are counted apart (`attempt`)
+    if note is None and executions - 1 - int(record.get("attempt") or 0) > 0:
+        note = f"execution {executions}: delivered again after a worker was lost, resumed from its checkpoint"
     return {
         "job_id": job_id, "state": state, "epic_key": record.get("epic_key"),
         "trigger": record.get("trigger"), "phase": record.get("phase"),
         "enqueued_at": record.get("enqueued_at"), "started_at": record.get("started_at"),
-        "finished_at": record.get("finished_at"), "executions": int(record.get("executions", 0)),
+        "finished_at": record.get("finished_at"), "executions": executions,
         "triggers": int(record.get("triggers", 1)), "waiting_for": record.get("waiting_for") or None,
+        "worker": worker_of(record) or None, "note": note,
         "progress": progress, "result": result, "error": error,
     }
 

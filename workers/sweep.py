@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from connectors.errors import CasewrightError
 from connectors.jira_access import JiraAccess
+from connectors.jira_keys import normalise_key, shown
 from connectors.settings import Settings
 from connectors.workspace import epic_of_issue
 from workers.jobs import enqueue_generate, redis_client
@@ -72,13 +73,23 @@ def _strip_order_by(jql: str) -> str:
     return jql[:at].strip() if at >= 0 else jql
 
 
-def epic_keys_of(issues: Iterable[dict[str, Any]], epic_link_field: str | None = None) -> list[str]:
-    """Epic keys for a search result: an epic stands for itself, anything else for its epic."""
+def epic_keys_of(issues: Iterable[dict[str, Any]], epic_link_field: str | None = None,
+                 skipped: list[str] | None = None) -> list[str]:
+    """Epic keys for a search result: an epic stands for itself, anything else for its epic.
+    A value that is not a Jira issue key is never queued: it goes to `skipped` (shown safely)."""
     keys: list[str] = []
     for issue in issues:
-        key = epic_of_issue(issue, epic_link_field)
-        if key and key not in keys:
-            keys.append(str(key))
+        raw = epic_of_issue(issue, epic_link_field)
+        if not raw:
+            continue
+        key = normalise_key(raw)
+        if key is None:
+            log.warning("sweep: %s names epic %s, which is not a Jira issue key; skipped",
+                        shown(issue.get("key")), shown(raw))
+            if skipped is not None:
+                skipped.append(shown(raw))
+        elif key not in keys:
+            keys.append(key)
     return keys
 
 
@@ -94,7 +105,8 @@ def run_sweep(settings: Settings, *, search: SearchFn | None = None, enqueue: En
     enqueue = enqueue or (lambda key: enqueue_generate(key, settings=settings, trigger="sweep",
                                                        detail=f"updated since {since.isoformat()}"))
     issues = list(search(jql))
-    epics = epic_keys_of(issues)
+    skipped: list[str] = []
+    epics = epic_keys_of(issues, skipped=skipped)
     jobs: dict[str, str] = {}
     for key in epics:
         queued = enqueue(key)
@@ -103,7 +115,7 @@ def run_sweep(settings: Settings, *, search: SearchFn | None = None, enqueue: En
     log.info("sweep: %d epic(s) updated since %s enqueued; watermark now %s",
              len(epics), since.isoformat(), started.isoformat())
     return {"jql": jql, "since": since.isoformat(), "watermark": started.isoformat(),
-            "first_sweep": previous is None, "epics": epics, "jobs": jobs}
+            "first_sweep": previous is None, "epics": epics, "jobs": jobs, "skipped": skipped}
 
 
 def _jira_search(settings: Settings) -> SearchFn:

@@ -19,6 +19,7 @@ A generate job:
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import uuid
@@ -212,43 +213,46 @@ def generate_epic_task(self, epic_key: str, source: str = "jira", write_back: st
         client.hset(jkey, mapping={"phase": "failed", "error": msg, "finished_at": _now()})
         metrics.count("failed")
         raise CasewrightError(msg)
-    client.hset(jkey, mapping={"phase": "running", "waiting_for": "", "started_at": _now()})
+    client.hset(jkey, mapping={"phase": "running", "waiting_for": "", "started_at": _now(),
+                               "worker": self.request.hostname or "", "pid": os.getpid(), "attempt": attempt})
     client.expire(jkey, JOB_RECORD_TTL_S)
     metrics.count("started")
     resume = executions > 1  # delivered again after a worker died: continue the checkpoint
     reporter = ProgressReporter(self, job_id, epic_key)
     reporter(node="start")
     out_dir = str(settings.out_dir / epic_key / job_id)
-    try:
-        with LockHeartbeat(lock, settings.job_lock_ttl_s) as heartbeat:
+    # The job's final phase is written while it still holds the epic's lock: a "running" record
+    # without its lock means the worker died (workers/jobs.py job_status).
+    with LockHeartbeat(lock, settings.job_lock_ttl_s) as heartbeat:
+        try:
             result = _run_generation(
                 epic_key=epic_key, source=source, formats=formats, out_dir=out_dir,
                 write_back=write_back, dry_run=dry_run, run_id=job_id, resume=resume,
                 progress=reporter, settings=settings,
                 llm_unavailable=llm_outage_policy(attempt, settings.job_max_retries))
-    except SoftTimeLimitExceeded:
-        msg = f"the job passed its soft time limit ({settings.job_soft_time_limit_s}s)"
-        client.hset(jkey, mapping={"phase": "failed", "error": msg, "finished_at": _now()})
-        metrics.count("failed")
-        raise CasewrightError(msg + "; raise CASEWRIGHT_JOB_SOFT_TIME_LIMIT or split the epic") from None
-    except Exception as err:
-        if retryable(err) and attempt < settings.job_max_retries:
-            delay = backoff_s(attempt)
-            client.hset(jkey, mapping={"phase": "retrying", "error": f"{type(err).__name__}: {err}"[:500]})
-            metrics.count("retried")
-            log.warning("job %s: transient %s, retry %d/%d in %.0fs", job_id, type(err).__name__,
-                        attempt + 1, settings.job_max_retries, delay)
-            raise self.retry(kwargs={**kwargs, "attempt": attempt + 1}, exc=err, countdown=delay,
-                             max_retries=None) from err
-        message = str(err) if isinstance(err, CasewrightError) else f"{type(err).__name__}: {err}"
-        client.hset(jkey, mapping={"phase": "failed", "error": message[:500], "finished_at": _now()})
-        metrics.count("failed")
-        raise
-    elapsed = time.monotonic() - started
-    result.update({"job_id": job_id, "epic_key": epic_key, "run_id": job_id,
-                   "executions": executions, "resumed": resume,
-                   "duration_s": round(elapsed, 3), "lock_lost": heartbeat.lost.is_set()})
-    client.hset(jkey, mapping={"phase": "succeeded", "finished_at": _now(), "error": ""})
+        except SoftTimeLimitExceeded:
+            msg = f"the job passed its soft time limit ({settings.job_soft_time_limit_s}s)"
+            client.hset(jkey, mapping={"phase": "failed", "error": msg, "finished_at": _now()})
+            metrics.count("failed")
+            raise CasewrightError(msg + "; raise CASEWRIGHT_JOB_SOFT_TIME_LIMIT or split the epic") from None
+        except Exception as err:
+            if retryable(err) and attempt < settings.job_max_retries:
+                delay = backoff_s(attempt)
+                client.hset(jkey, mapping={"phase": "retrying", "error": f"{type(err).__name__}: {err}"[:500]})
+                metrics.count("retried")
+                log.warning("job %s: transient %s, retry %d/%d in %.0fs", job_id, type(err).__name__,
+                            attempt + 1, settings.job_max_retries, delay)
+                raise self.retry(kwargs={**kwargs, "attempt": attempt + 1}, exc=err, countdown=delay,
+                                 max_retries=None) from err
+            message = str(err) if isinstance(err, CasewrightError) else f"{type(err).__name__}: {err}"
+            client.hset(jkey, mapping={"phase": "failed", "error": message[:500], "finished_at": _now()})
+            metrics.count("failed")
+            raise
+        elapsed = time.monotonic() - started
+        result.update({"job_id": job_id, "epic_key": epic_key, "run_id": job_id,
+                       "executions": executions, "resumed": resume,
+                       "duration_s": round(elapsed, 3), "lock_lost": heartbeat.lost.is_set()})
+        client.hset(jkey, mapping={"phase": "succeeded", "finished_at": _now(), "error": ""})
     metrics.count("succeeded")
     metrics.observe(elapsed)
     return result

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.errors import CasewrightError
+from connectors.jira_keys import InvalidKeyError, check_issue_key
 from connectors.settings import Settings
 from connectors.workspace import epic_of_issue
 
@@ -36,17 +38,43 @@ def _lower(values: list[str]) -> set[str]:
 
 
 def validate_payload(payload: Any) -> dict[str, Any]:
-    """A Jira webhook body, or CasewrightError saying what is missing."""
+    """A Jira webhook body in the shape the service's OpenAPI document gives it (workers/api_models.py),
+    or CasewrightError saying what is wrong. `issue` is required for jira:issue_* events and, when
+    present, must be a real issue (key, fields); its key and parent key must be Jira keys."""
     if not isinstance(payload, dict) or not isinstance(payload.get("webhookEvent"), str):
         raise CasewrightError("not a Jira webhook: the JSON body needs a 'webhookEvent' string")
-    if payload["webhookEvent"].startswith("jira:issue_"):
-        issue = payload.get("issue")
+    timestamp = payload.get("timestamp")
+    if timestamp is not None and (not isinstance(timestamp, int) or isinstance(timestamp, bool)):
+        raise CasewrightError("not a Jira webhook: 'timestamp' must be an integer (milliseconds)")
+    if not isinstance(payload.get("issue_event_type_name", ""), str):
+        raise CasewrightError("not a Jira webhook: 'issue_event_type_name' must be a string")
+    issue = payload.get("issue")
+    if issue is not None or payload["webhookEvent"].startswith("jira:issue_"):
         if not isinstance(issue, dict) or not issue.get("key") or not isinstance(issue.get("fields"), dict):
             raise CasewrightError("not a Jira issue webhook: 'issue' needs a 'key' and a 'fields' object")
-        changelog = payload.get("changelog")
-        if changelog is not None and not isinstance(changelog, dict):
-            raise CasewrightError("not a Jira issue webhook: 'changelog' must be an object")
+        issue["key"] = _payload_key(issue["key"], "issue.key")
+        parent = issue["fields"].get("parent")
+        if parent is not None:
+            if not isinstance(parent, dict):
+                raise CasewrightError("not a Jira issue webhook: 'issue.fields.parent' must be an object")
+            if parent.get("key") is not None:
+                parent["key"] = _payload_key(parent["key"], "issue.fields.parent.key")
+    changelog = payload.get("changelog")
+    if changelog is not None:
+        items = changelog.get("items", []) if isinstance(changelog, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise CasewrightError("not a Jira issue webhook: 'changelog' must be an object whose 'items' "
+                                  "is a list of objects")
     return payload
+
+
+def _payload_key(value: Any, where: str) -> str:
+    """A key from the delivery in canonical form; a value that is not a key is refused (400),
+    never put into a Jira path or JQL."""
+    try:
+        return check_issue_key(value, f"the webhook's {where}")
+    except InvalidKeyError as err:
+        raise InvalidKeyError(f"{err}; the delivery was not processed") from None
 
 
 def epic_of(issue: dict[str, Any], settings: Settings) -> str | None:
@@ -85,6 +113,7 @@ def decide(payload: dict[str, Any], settings: Settings) -> Decision:
     epic = epic_of(issue, settings)
     if not epic:
         return Decision(False, f"{key} belongs to no epic", issue_key=key)
+    epic = _payload_key(epic, "epic key")
     return Decision(True, epic_key=epic, issue_key=key)
 
 
@@ -108,6 +137,14 @@ def relevant_changes(payload: dict[str, Any], settings: Settings) -> list[str]:
             if added & _lower(settings.webhook_labels):
                 out.append("labels")
     return out
+
+
+SIGNATURE_PATTERN = "^sha256=[0-9a-fA-F]{64}$"
+"""The form of X-Hub-Signature (the OpenAPI document gives the same pattern)."""
+
+
+def signature_well_formed(header: str) -> bool:
+    return re.fullmatch(SIGNATURE_PATTERN, header.strip()) is not None
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:

@@ -1,11 +1,18 @@
 """Turning requirement sentences into tester language: split a criterion into its condition and
 its observable outcome, and restate modal requirements ("must display") as expected results
-("displays")."""
+("displays").
+
+The rewording rules are English. A criterion in another language (told by
+:func:`agent.intake.language.language_of`) keeps its own words: it is neither split at English
+conjunctions nor restated, lower-cased or re-punctuated, so the case quotes it as written."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from agent.intake.language import ends_sentence, language_of
+from agent.intake.lexicon import VAGUENESS
 
 _MODALS = r"(?:must|should|shall|will|is expected to|are expected to|needs to|need to|has to|have to)"
 _IRREGULAR = {"be": "is", "have": "has", "do": "does", "go": "goes", "can": "can"}
@@ -31,11 +38,18 @@ class Behaviour:
     def phrase(self) -> str:
         """'<outcome> <conj> <condition>' as a title fragment."""
         out = declarative(self.outcome).rstrip(".")
+        if language_of(out, default="") != "en":
+            return out  # lower-case the first word only when the text is known to be English
         out = out[0].lower() + out[1:] if out[:2] != out[:2].upper() else out
         if not self.condition:
             return out
         conj = "when" if self.conj in {"if", "whenever", "where", "given", "in case", "provided that"} else self.conj
         return f"{out} {conj} {clean(self.condition).rstrip('.')}"
+
+
+def english(text: str) -> bool:
+    """Whether the English rewording rules apply to this text."""
+    return language_of(text) == "en"
 
 
 def clean(text: str) -> str:
@@ -45,7 +59,10 @@ def clean(text: str) -> str:
 
 
 def sentence(text: str) -> str:
-    text = clean(text).rstrip(".;: ")
+    text = clean(text)
+    if ends_sentence(text) and not text.endswith("."):
+        return text[0].upper() + text[1:]  # 。 ！ ？ । ؟ end it already
+    text = text.rstrip(".;: ")
     if not text:
         return text
     return text[0].upper() + text[1:] + "."
@@ -59,6 +76,9 @@ _ERROR_STATUS = re.compile(
 
 def is_negative(text: str) -> bool:
     """An error path: an HTTP 4xx/5xx status (named as a status), or words of refusal and failure."""
+    lang = language_of(text or "")
+    if lang in VAGUENESS:
+        return bool(VAGUENESS[lang].negative.search(text))
     return bool(_NEGATIVE.search(text or "") or _ERROR_STATUS.search(text or ""))
 
 
@@ -75,6 +95,8 @@ def third_person(verb: str) -> str:
 
 def declarative(text: str, subject: str = "the system") -> str:
     """'must display a banner' -> 'displays a banner'; 'Respond with 400' -> 'The API responds with 400'."""
+    if not english(text):
+        return sentence(text)
     t = clean(text).rstrip(".")
     t = re.sub(r"^(?:then|and|but)\s+", "", t, flags=re.I)
     t = re.sub(r"^if successful,?\s*", "", t, flags=re.I)
@@ -141,6 +163,8 @@ def clauses(text: str) -> list[str]:
 
 def split_behaviour(text: str) -> Behaviour:
     """Split one criterion sentence into (condition, outcome); quoted messages are never split."""
+    if not english(text):
+        return Behaviour(condition="", outcome=clean(text), negative=is_negative(text))
     masked, quotes = mask_quotes(clean(text).rstrip("."))
     condition, outcome, conj = "", masked, "when"
     first = masked.split(" ", 1)[0].lower() if masked else ""
@@ -180,6 +204,8 @@ def actor_action(text: str) -> str | None:
 
 def behaviour_phrase(text: str) -> str:
     """The behaviour under test, for a title: 'Verify that <this>'."""
+    if not english(text):
+        return clean(text)
     t = clean(text).rstrip(".")
     t = re.sub(r"^(?:if successful,?\s*)", "", t, flags=re.I)
     t = re.sub(r"^(?:given|when|then)\s+", "", t, flags=re.I)

@@ -27,6 +27,7 @@ from agent.generation.phrasing import (
     clauses,
     clean,
     declarative,
+    english,
     is_negative,
     sentence,
     short,
@@ -35,6 +36,7 @@ from agent.generation.phrasing import (
 from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters, api_value, condition_data, param_data
 from agent.generation.rule_limits import rule_limits_for
 from agent.generation.template import HouseTemplate
+from agent.intake.outline import examples_of, substitute, without_examples
 from agent.models import AcceptanceCriterion, Finding, SourceRef, Step, Story, UATCase
 
 
@@ -95,17 +97,18 @@ class StoryGenerator(Drafting):
                                notes=notes))
             return
         if c.style == "gherkin" and (c.when or c.then):
-            pre = self.base_preconditions(persona) + [sentence(g) for g in c.given]
-            name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
-            behaviour = name.group(1) if name and _reads_as_sentence(name.group(1)) else \
-                behaviour_phrase(c.then[0] if c.then else c.text) + (
-                    f" when {clean(c.when[0]).rstrip('.')}" if c.when else "")
-            self.add(Draft(title=self.template.title(behaviour),
-                           objective=sentence(f"Verify that {declarative(' and '.join(c.then)).rstrip('.')[0].lower() + declarative(' and '.join(c.then)).rstrip('.')[1:]}"
-                                              + (f" when {clean(' and '.join(c.when)).rstrip('.')}" if c.when else ""))
-                           if c.then else sentence(f"Verify the scenario '{behaviour}'"),
-                           kind=kind, criterion_ids=ids, steps=self.gherkin_steps(c), preconditions=pre,
-                           persona=persona, confidence=confidence, sources=sources, notes=notes))
+            examples = examples_of(c)
+            if examples and self.template.outline_examples == "per_row":
+                for row in examples.rows:
+                    filled = c.model_copy(update={
+                        "text": substitute(without_examples(c.text), row), "given": [substitute(g, row) for g in c.given],
+                        "when": [substitute(w, row) for w in c.when], "then": [substitute(t, row) for t in c.then]})
+                    self._gherkin_case(filled, ids, persona, _criterion_kind(filled), confidence, sources, notes, dict(row),
+                                       "; ".join(f"{k}: {v}" for k, v in row.items()))
+            else:
+                data = {f"Example {n}": "; ".join(f"{k}: {v}" for k, v in row.items())
+                        for n, row in enumerate(examples.rows, start=1)} if examples else {}
+                self._gherkin_case(c, ids, persona, kind, confidence, sources, notes, data, "")
             return
         drafts: list[Draft] = []
         for clause in clauses(c.text):
@@ -125,6 +128,25 @@ class StoryGenerator(Drafting):
                                 persona=persona, confidence=confidence, sources=sources, notes=notes))
         for d in drafts:
             self.add(d)
+
+    def _gherkin_case(self, c: AcceptanceCriterion, ids: list[str], persona: str, kind: str, confidence: str,
+                      sources: list[SourceRef], notes: str, test_data: dict[str, str], data: str) -> None:
+        """The case of a Gherkin scenario (one Examples row, or the outline with its whole table as test data)."""
+        pre = self.base_preconditions(persona) + [sentence(g) for g in c.given]
+        first = c.text.splitlines()[0] if c.text else ""
+        name = re.match(r"^\s*Scenario(?: Outline| Template)?:\s*(.+)$", first, re.I)
+        behaviour = name.group(1) if name and _reads_as_sentence(name.group(1)) else \
+            behaviour_phrase(c.then[0] if c.then else c.text) + (
+                f" when {clean(c.when[0]).rstrip('.')}" if c.when else "")
+        if data and data not in behaviour and not any(v in behaviour for v in test_data.values()):
+            behaviour += f" ({data})"
+        outcome = declarative(" and ".join(c.then)).rstrip(".")
+        outcome = outcome[0].lower() + outcome[1:] if outcome and english(outcome) else outcome
+        objective = (sentence(f"Verify that {outcome}" + (f" when {clean(' and '.join(c.when)).rstrip('.')}" if c.when else ""))
+                     if c.then else sentence(f"Verify the scenario '{behaviour}'"))
+        self.add(Draft(title=self.template.title(behaviour), objective=objective, kind=kind, criterion_ids=ids,
+                       steps=self.gherkin_steps(c, data), preconditions=pre, test_data=test_data, persona=persona,
+                       confidence=confidence, sources=sources, notes=notes))
 
     # -- the whole story --------------------------------------------------------------------------
     def run(self) -> StoryResult:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from string import Formatter
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agent.intake.language import language_of
 from agent.models import Story, UATCase
 from connectors.errors import CasewrightError
 
@@ -110,8 +112,26 @@ class OpeningStep(_Section):
     expected: str
 
 
-class HouseTemplate(_Section):
+class ToolFields(_Section):
+    """How a case's fields map to one test-management tool's (write-back to Xray, Zephyr Scale,
+    TestRail). Placeholders in custom field values: {story} {epic} {kind} {priority}."""
 
+    priorities: dict[str, str] = Field(default_factory=dict)
+    """The template's priority level -> the tool's priority name (a level not listed keeps its name)."""
+    types: dict[str, str] = Field(default_factory=dict)
+    """Case kind (positive, negative, boundary, end_to_end) -> the tool's case type (TestRail)."""
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    """Tool field -> value: TestRail system names (custom_...), Zephyr Scale custom field names."""
+
+
+def _tool_defaults() -> dict[str, ToolFields]:
+    acceptance = {kind: "Acceptance" for kind in ("positive", "negative", "boundary", "end_to_end")}
+    return {"xray": ToolFields(priorities={"Critical": "Highest"}),
+            "zephyr": ToolFields(priorities={"Critical": "High", "Medium": "Normal"}),
+            "testrail": ToolFields(types=acceptance)}
+
+
+class HouseTemplate(_Section):
     name: str = "Default UAT template"
     id_pattern: str = "{project}-UAT-{story_number}-{seq:02d}"
     title_style: str = "Verify that {behaviour}"
@@ -128,8 +148,14 @@ class HouseTemplate(_Section):
     """First step of every UI case (e.g. open the customer's account); none for API cases."""
     standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
     """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
+    outline_examples: Literal["per_row", "table"] = "per_row"
+    """A Scenario Outline with Examples: one case per example row with its values put into the steps
+    ('per_row'), or one case whose steps keep the <placeholders> and whose test data is the whole
+    Examples table ('table'; Gherkin output then writes a Scenario Outline with the Examples)."""
     action_context: str = ""
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
+    tools: dict[Literal["xray", "zephyr", "testrail"], ToolFields] = Field(default_factory=_tool_defaults)
+    """Field maps per test-management tool, each entry over the tool's defaults (`_tool_defaults`)."""
 
     @field_validator("id_pattern")
     @classmethod
@@ -157,6 +183,14 @@ class HouseTemplate(_Section):
         return style
 
     # -- applying the template ---------------------------------------------------------------
+    def tool_fields(self, tool: str) -> ToolFields:
+        """The field map of a test-management tool: the template's entries over the defaults."""
+        base, own = _tool_defaults()[tool], self.tools.get(tool)  # type: ignore[index, call-overload]
+        if own is None:
+            return base
+        return ToolFields(priorities={**base.priorities, **own.priorities}, types={**base.types, **own.types},
+                          custom_fields={**base.custom_fields, **own.custom_fields})
+
     def case_id(self, story_key: str, seq: int) -> str:
         project, _, number = story_key.partition("-")
         try:
@@ -172,8 +206,10 @@ class HouseTemplate(_Section):
             if prefix and behaviour.lower().startswith(prefix):
                 behaviour = behaviour[len(prefix):].strip()
             words = behaviour.split()
+            if language_of(behaviour, default="") != "en":
+                pass  # another language keeps its own capitalisation and words
             # "Agent grants an extension" -> "the Agent grants an extension" (a role, not a sentence start)
-            if (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
+            elif (len(words) > 1 and words[0][:1].isupper() and words[0].lower() not in _NO_ARTICLE
                     and re.fullmatch(r"[a-z]+s", words[1]) and not words[1].endswith("ss")):
                 behaviour = "the " + behaviour
             else:

@@ -28,6 +28,8 @@ from typing import Any
 
 from agent.intake.api_spec import parse_endpoint, parse_parameters
 from agent.intake.items import _gherkin_runs, _Item, _items_where, _parse_gherkin
+from agent.intake.language import has_words
+from agent.intake.lexicon import LEAD_CONDITION
 from agent.intake.quality import _RESULT_VERB, assess_criterion
 from agent.intake.sections import AC, NON, REQ, UNKNOWN, _Line, _sectioned
 from agent.models import AcceptanceCriterion, Parameter
@@ -37,7 +39,9 @@ __all__ = ["parse_criteria", "extract"]
 
 # --------------------------------------------------------------------------- condition / outcome split
 
-_LEAD_COND = re.compile(r"^(?:if|when|whenever|once|after|given(?: that)?|upon|on|in case)\s+(.+?),\s*(?:then\s+)?(.+)$", re.I)
+_LEAD_COND = re.compile(
+    rf"^(?:if|when|whenever|once|after|given(?: that)?|upon|on|in case|{LEAD_CONDITION})\s*(.+?),\s*(?:then\s+)?(.+)$", re.I
+)
 _TRAIL_COND = re.compile(r"^(.+?)\s+(if|when|whenever|unless|once|after|provided(?: that)?|in case)\s+(.+)$", re.I)
 _ONLY_COND = re.compile(r"^(?:if|when|whenever|once|after|given(?: that)?|upon|in case)\s+(.+)$", re.I)
 
@@ -83,6 +87,8 @@ def _to_criterion(story_key: str, n: int, item: _Item) -> AcceptanceCriterion:
     if inline:  # "Given X when Y then Z" written on one line
         given, when, then = [inline.group(1).strip()], [inline.group(2).strip()], [inline.group(3).strip()]
         style = "gherkin"
+    elif style == "table":
+        pass  # the condition and expected-result columns already gave when/then
     elif style != "gherkin":
         when, then = _split_condition(item.lines[0])
     c = AcceptanceCriterion(
@@ -110,7 +116,7 @@ def parse_criteria(story_key: str, text: Any, *, from_field: bool = False) -> li
     if not plain.strip():
         return []
     if from_field:
-        lines, _ = _sectioned(plain, AC)
+        lines, _ = _sectioned(plain, AC, keep_bare_headings=True)
         items = _items_where(lines, {AC, NON, UNKNOWN})
     else:
         lines, saw_ac = _sectioned(plain, UNKNOWN)
@@ -121,14 +127,8 @@ def parse_criteria(story_key: str, text: Any, *, from_field: bool = False) -> li
             items = [it for s, e in runs for it in _parse_gherkin(usable[s:e])]
             if not items:
                 items = _items_where(lines, {AC, UNKNOWN}, rules_only=True)
-    items = [it for it in items if _has_words(" ".join(it.lines))]
+    items = [it for it in items if has_words(" ".join(it.lines))]
     return [_to_criterion(story_key, i, item) for i, item in enumerate(items, start=1)]
-
-
-def _has_words(text: str) -> bool:
-    """A criterion says something: a lone @mention, emoji or table separator is not one."""
-    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"@\w+|:\w+:|https?://\S+", " ", text))
-    return len(words) >= 2
 
 
 # --------------------------------------------------------------------------- convenience

@@ -16,7 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.intake.language import ends_sentence, opens_sentence, split_sentences, symbol_led
+from agent.intake.lexicon import STORY_SENTENCE, is_rule_sentence
 from agent.intake.sections import _BULLET, _FENCE, _clean, _Line
+from agent.intake.tables import table_rows
 
 # --------------------------------------------------------------------------- sentences and rules
 
@@ -24,9 +27,7 @@ _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|vs|approx|incl|no|min|max|cf)\.", re.I)
 
 
 def _sentences(para: str) -> list[str]:
-    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x01"), para)
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", protected)
-    return [p.replace("\x01", ".").strip() for p in parts if p.strip()]
+    return split_sentences(para, _ABBREV)
 
 
 _RULE = re.compile(
@@ -37,8 +38,12 @@ _RULE = re.compile(
 _USER_STORY = re.compile(r"^\s*(as an?|as the|in order to)\b.*\b(i want|i need|i should|i can|i would|so that|to be able)\b", re.I)
 
 
+def _is_story_sentence(text: str) -> bool:
+    return bool(_USER_STORY.match(text) or STORY_SENTENCE.match(text))
+
+
 def _is_rule(sentence: str) -> bool:
-    return bool(_RULE.search(sentence)) and not _USER_STORY.match(sentence)
+    return bool(_RULE.search(sentence) or is_rule_sentence(sentence)) and not _is_story_sentence(sentence)
 
 
 # --------------------------------------------------------------------------- items in a section
@@ -85,9 +90,13 @@ def _gherkin_runs(lines: list[_Line]) -> list[tuple[int, int]]:
         start = i
         end = i
         j = i
+        examples = False  # inside an Examples table: its rows may have lost their outer pipes (wiki tables)
         while j < n:
             t = lines[j].text
-            if _gherkin_keyword(t) is not None or t.strip().startswith("|") or t.strip().startswith(('"""', "@")):
+            in_examples = examples or (t.strip().startswith("|") and j > start)
+            if _gherkin_keyword(t) is not None or in_examples and "|" in t or t.strip().startswith(('"""', "@")):
+                kw = _gherkin_keyword(t)
+                examples = (kw[0] in ("Examples", "Scenarios") if kw else examples) or t.strip().startswith("|")
                 end = j + 1
                 j += 1
                 continue
@@ -159,8 +168,9 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
     cur: _Item | None = None
     para: list[str] = []
     para_section = ""
-    table_rows = 0
     in_code = False
+    code_only = False
+    tables = table_rows([ln.text for ln in lines], _clean)
 
     def end_para() -> None:
         nonlocal para
@@ -172,23 +182,30 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
                 items.extend(_Item("rule", para_section, [s]) for s in rule_sents)
             elif len(sents) > 1 and rule_sents:
                 items.extend(_Item("rule" if _is_rule(s) else "prose", para_section, [s]) for s in sents)
-            elif not _USER_STORY.match(text):
+            elif not _is_story_sentence(text):
                 items.append(_Item("rule" if rule_sents else "prose", para_section, [text]))
         para = []
 
-    for ln in lines:
+    for i, ln in enumerate(lines):
         raw = ln.text
         if _FENCE.match(raw):
             in_code = not in_code
+            if not in_code and code_only:
+                cur, code_only = None, False
             continue
         if in_code:
-            if cur is not None and not rules_only:
-                cur.lines.append(raw.rstrip())
+            if rules_only or (cur is None and not raw.strip()):
+                continue
+            if cur is None:
+                # a code block under no item is a statement of its own, kept verbatim
+                end_para()
+                cur, code_only = _Item("prose", ln.section, []), True
+                items.append(cur)
+            cur.lines.append(raw.rstrip())
             continue
         if not raw.strip():
             end_para()
             cur = None
-            table_rows = 0
             continue
         bm = _BULLET.match(raw)
         if bm:
@@ -209,19 +226,22 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
             cur = _Item(style, ln.section, [text], indent=indent)
             items.append(cur)
             continue
-        if "|" in raw and raw.count("|") >= 1 and not rules_only and re.match(r"^\s*\|?[^|]+(\|[^|]*)+\|?\s*$", raw):
+        if i in tables:
             end_para()
             cur = None
-            table_rows += 1
-            if table_rows > 1 and not re.fullmatch(r"[\s|:\-]+", raw):
-                cells = [c.strip() for c in raw.strip().strip("|").split("|")]
-                items.append(_Item("prose", ln.section, [" | ".join(_clean(c) for c in cells)]))
+            row = tables[i]
+            if row is not None and not rules_only:
+                items.append(_Item("table", ln.section, [row.text], when=row.when, then=row.then))
             continue
+        if symbol_led(raw) and not raw[:1].isspace():
+            # an emoji, arrow or @mention opens a statement of its own
+            end_para()
+            cur = None
         if cur is not None and not para:
             # a wrapped line continues the item above it
             cur.lines[-1] = cur.lines[-1] + " " + _clean(raw)
             continue
-        if para and para[-1].rstrip().endswith((".", "!", "?")) and raw.strip()[:1].isupper():
+        if para and ends_sentence(para[-1]) and opens_sentence(raw):
             # a new sentence on a new line: one line, one statement (typical of AC fields)
             end_para()
         if not para:

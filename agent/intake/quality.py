@@ -42,6 +42,8 @@ import re
 from typing import Any
 
 from agent.intake.api_spec import parse_endpoint, parse_parameters
+from agent.intake.language import language_of
+from agent.intake.lexicon import VAGUENESS
 from agent.models import AcceptanceCriterion, Finding
 from connectors.markup import to_text
 
@@ -93,7 +95,9 @@ _SUBJECTIVE = re.compile(
     re.I,
 )
 # "successfully" alone is not subjective when a measurable outcome sits next to it; see _subjective().
-_MEASURE = re.compile(r"\d|'[^']+'|\"[^\"]+\"|\u201c[^\u201d]+\u201d")
+# a number in any script, or a literal in any quotes ('x', "x", “x”, „x“, «x», 「x」)
+_MEASURE = re.compile(r"\d|'[^']+'|\"[^\"]+\"|\u201c[^\u201d]+\u201d|\u201e[^\u201c\u201d]+[\u201c\u201d]|\u00ab[^\u00bb]+\u00bb"
+                      r"|\u300c[^\u300d]+\u300d|\u300e[^\u300f]+\u300f")
 _EG = re.compile(r"\((?:e\.g\.|eg\.|for example|such as)[^)]*\)|\b(?:e\.g\.|for example|such as)\s+[^.;]*", re.I)
 _COND = re.compile(
     r"\b(if|when|whenever|given|after|before|once|unless|while|during|upon|where|in case|provided|only)\b"
@@ -108,11 +112,12 @@ MISSING_CONDITION = "no condition"
 SUBJECTIVE = "subjective wording"
 
 
-def _subjective(text: str) -> str | None:
+def _subjective(text: str, lang: str = "en") -> str | None:
     """The subjective word when the criterion relies on one without a measurable value."""
     without_examples = _EG.sub("", text)
-    words = [m.group(0) for m in _SUBJECTIVE.finditer(without_examples)]
-    words = [w for w in words if w.lower() != "successfully"]
+    rx = _SUBJECTIVE if lang == "en" else VAGUENESS[lang].subjective
+    words = [m.group(0) for m in rx.finditer(without_examples)]
+    words = [w for w in words if w.lower() not in ("successfully", "avec succès", "con éxito", "exitosamente")]
     if words and not _MEASURE.search(without_examples):
         return words[0]
     return None
@@ -126,22 +131,31 @@ def assess_criterion(c: AcceptanceCriterion) -> list[str]:
     wording is subjective without a measurable value.
     """
     missing: list[str] = []
+    lang = language_of(c.text)
+    if lang != "en" and lang not in VAGUENESS:
+        # no keyword lists for this language: only the structure can be judged
+        has_outcome = bool(c.then) if c.style == "gherkin" else True
+        c.vague = not has_outcome
+        return [] if has_outcome else [MISSING_OUTCOME]
+    outcome_rx, cond_rx = (_OUTCOME, _COND) if lang == "en" else (VAGUENESS[lang].outcome, VAGUENESS[lang].condition)
     if c.style == "gherkin" or c.given or c.when or c.then:
         outcome_text = " ".join(c.then)
         if c.style == "gherkin":
             has_outcome = bool(c.then)
-        else:
+        elif lang == "en":
             # the result part, or else a result verb anywhere ("When X the screen shows Y")
             has_outcome = bool(_OUTCOME.search(outcome_text)) or bool(_RESULT_VERB.search(c.text))
-        has_condition = bool(c.given or c.when) or bool(_COND.search(_OUTCOME_PHRASES.sub("", outcome_text)))
+        else:
+            has_outcome = bool(outcome_rx.search(outcome_text or c.text))
+        has_condition = bool(c.given or c.when) or bool(cond_rx.search(_OUTCOME_PHRASES.sub("", outcome_text)))
     else:
-        has_outcome = bool(_OUTCOME.search(c.text))
-        has_condition = bool(_COND.search(_OUTCOME_PHRASES.sub("", c.text)))
+        has_outcome = bool(outcome_rx.search(c.text))
+        has_condition = bool(cond_rx.search(_OUTCOME_PHRASES.sub("", c.text)))
     if not has_outcome:
         missing.append(MISSING_OUTCOME)
     if not has_condition:
         missing.append(MISSING_CONDITION)
-    word = _subjective(c.text)
+    word = _subjective(c.text, lang)
     if word:
         missing.append(f"{SUBJECTIVE} ('{word}') without a measurable value")
     c.vague = (not has_outcome) or bool(word)
@@ -155,6 +169,16 @@ _NEGATIVE = re.compile(
     r"|without|wrong|incorrect|mismatch|insufficient|limit)\b",
     re.I,
 )
+
+
+
+def _negative(text: str) -> bool:
+    """An error or negative scenario; in a language without keyword lists it cannot be told, so it counts."""
+    lang = language_of(text)
+    if lang == "en":
+        return bool(_NEGATIVE.search(text))
+    return lang not in VAGUENESS or bool(VAGUENESS[lang].negative.search(text))
+
 
 _ADVICE = {
     MISSING_OUTCOME: "the expected result: status code, message or state change",
@@ -209,7 +233,7 @@ def assess_story(story_key: str, criteria: list[AcceptanceCriterion], descriptio
     if n <= 2:
         gaps.append(f"only {n} criteri{'on' if n == 1 else 'a'}")
         advice.append("a criterion for each outcome the story promises")
-    if not any(_NEGATIVE.search(c.text) for c in criteria):
+    if not any(_negative(c.text) for c in criteria):
         gaps.append("no error or negative scenario")
         advice.append("what must happen on invalid input, missing data, not found or not permitted, with the exact result")
     if not any(MISSING_OUTCOME not in m and MISSING_CONDITION not in m for _, m in assessed):

@@ -23,7 +23,14 @@ _AC_HEADING = re.compile(
     r"\b(acceptance|criteri(a|on)|scenarios?|business rules?|rules|validations?|edge cases?|boundar(y|ies)"
     r"|happy path|unhappy path|negative (cases?|paths?|flows?|tests?)|error (handling|cases?|conditions?|paths?)"
     r"|alternat(e|ive) (flows?|paths?)|exception (flows?|paths?)|conditions of satisfaction"
-    r"|expected (results?|behaviou?rs?|outcomes?)|success criteria|test (cases|scenarios)|constraints)\b",
+    r"|expected (results?|behaviou?rs?|outcomes?)|success criteria|test (cases|scenarios)|constraints)\b"
+    # the same in the other languages criteria are written in (see docs/inputs-and-criteria.md)
+    r"|\b(akzeptanzkriterien|abnahmekriterien|szenarien|geschäftsregeln|critères d'acceptation|scénarios"
+    r"|règles (de gestion|métier)|criterios de aceptación|escenarios|reglas de negocio"
+    r"|критерии (приёмки|приемки|принятия)|сценарии|معايير القبول|स्वीकृति मानदंड"
+    r"|수용 기준|인수 기준|승인 기준)\b"
+    # Chinese and Japanese are written without spaces, so no word boundaries
+    r"|验收标准|驗收標準|受入基準|受け入れ基準|受入条件|受け入れ条件",
     re.I,
 )
 _REQUEST_HEADING = re.compile(
@@ -44,7 +51,7 @@ _GHERKIN_KW = re.compile(
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _WIKI_HEADING = re.compile(r"^\s*h([1-6])\.\s+(.+?)\s*$")
 _BOLD_LINE = re.compile(r"^\s*(\*\*|__|\*|_)([^*_]+?)\1\s*:?\s*$")
-_COLON_LINE = re.compile(r"^([A-Z][^.!?:|`]{0,70}?)\s*:\s*$")
+_COLON_LINE = re.compile(r"^((?![a-z])[^\W\d_][^.!?:\uff1a|`]{0,70}?)\s*[:\uff1a]\s*$")  # a capital or caseless letter
 _BULLET = re.compile(r"^(\s*)([-*+\u2022\u2023\u25e6\u25aa\u00b7]|\d{1,3}[.)]|\(\d{1,3}\)|[a-h]\))\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -80,6 +87,9 @@ def _heading(line: str) -> tuple[int | None, str] | None:
     if line[:1].isspace():
         return None
     stripped = line.strip()
+    m = re.match(r"^(?:Feature|Rule)\s*:\s*(\S.*)$", stripped)
+    if m:  # a Gherkin Feature or Rule names the scenarios under it
+        return None, _norm_title(m.group(1))
     if _GHERKIN_KW.match(stripped):
         return None
     m = _BOLD_LINE.match(stripped)
@@ -89,7 +99,7 @@ def _heading(line: str) -> tuple[int | None, str] | None:
     if m and len(m.group(1).split()) <= 6:
         return None, _norm_title(m.group(1))
     if len(stripped.split()) <= 5 and not stripped.endswith((".", "!", "?")) and _classify(stripped) in (AC, REQ):
-        if re.fullmatch(r"[A-Z][A-Za-z /&()-]+", stripped):
+        if not stripped[0].islower() and re.fullmatch(r"[^\W\d_][^\W\d_ /&()'-]*(?: [^\W\d_/&()'-]+)*", stripped):
             return None, _norm_title(stripped)
     return None
 
@@ -108,13 +118,22 @@ class _Frame:
     title: str
 
 
-def _sectioned(text: str, base_kind: str) -> tuple[list[_Line], bool]:
-    """Every non-heading line with its effective section kind and title; and whether any AC heading exists."""
+def _sectioned(text: str, base_kind: str, *, keep_bare_headings: bool = False) -> tuple[list[_Line], bool]:
+    """Every non-heading line with its effective section kind and title; and whether any AC heading exists.
+
+    ``keep_bare_headings``: a heading with nothing under it (the next line with text is another
+    heading, or there is none) is read as a line of text, so that its words are not lost.
+    """
     stack: list[_Frame] = []
     out: list[_Line] = []
     saw_ac = False
     in_code = False
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    bare = _bare_headings(lines) if keep_bare_headings else set()
+    for i, line in enumerate(lines):
+        if i in bare:
+            out.append(_Line(line, _effective(stack, base_kind), stack[-1].title if stack else ""))
+            continue
         if _FENCE.match(line):
             in_code = not in_code
             out.append(_Line(line, _effective(stack, base_kind), stack[-1].title if stack else ""))
@@ -139,6 +158,27 @@ def _sectioned(text: str, base_kind: str) -> tuple[list[_Line], bool]:
         stack.append(_Frame(level, kind, title))
         out.append(_Line("", _effective(stack, base_kind), title))  # a heading ends the paragraph before it
     return out, saw_ac
+
+
+def _bare_headings(lines: list[str]) -> set[int]:
+    """Indexes of heading lines with no text line before the next heading (or the end)."""
+    bare: set[int] = set()
+    pending: int | None = None
+    in_code = False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_code = not in_code
+        if not line.strip():
+            continue
+        if not in_code and _heading(line) is not None:
+            if pending is not None:
+                bare.add(pending)
+            pending = i
+        else:
+            pending = None
+    if pending is not None:
+        bare.add(pending)
+    return bare
 
 
 def _effective(stack: list[_Frame], base_kind: str) -> str:

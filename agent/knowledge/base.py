@@ -165,11 +165,12 @@ def open_knowledge_base(config: StoreConfig, *, client=None,
     """The knowledge base `config` describes. `client` (a QdrantClient) selects the server
     backend with that client, e.g. local mode."""
     if client is None and not config.qdrant_url and embedder is None:
-        EmbeddedStore.check_available(config.store_path / model_slug(config.embedding_model))
-    embedder = embedder or get_embedder(config.embedding_model)
-    slug = model_slug(getattr(embedder, "name", config.embedding_model))
+        EmbeddedStore.check_available(config.store_path / config.slug, config.lock_wait_s)
+    embedder = embedder or get_embedder(config.embedding_model, config.embedding_backend,
+                                        cache_dir=config.models_path)
+    slug = getattr(embedder, "slug", None) or model_slug(getattr(embedder, "name", config.embedding_model))
     store = open_store(dim=embedder.dim, model_slug=slug, path=config.store_path, url=config.qdrant_url,
-                       api_key=config.qdrant_api_key, client=client)
+                       api_key=config.qdrant_api_key, client=client, lock_wait_s=config.lock_wait_s)
     return KnowledgeBase(store, embedder)
 
 

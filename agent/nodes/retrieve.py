@@ -5,7 +5,8 @@ criterion_ids), which the generate branches receive.
 
 When no knowledge base has been ingested (the embedded store does not exist yet) the node says
 so in `usage` and the stories are generated from their own text; it never loads the embedding
-model for nothing."""
+model for nothing. A store built with another embedding backend is not searched (its vectors are
+not comparable): the node warns and says which backend built it."""
 
 from __future__ import annotations
 
@@ -31,8 +32,13 @@ def retrieve(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if not stories:
         return {"retrieved": {}}
     if store.backend == "embedded" and not store.embedded_store_exists():
-        log.info("no knowledge base under %s; generating from the stories alone", store.store_path)
-        return {"retrieved": {}, "usage": node_usage("retrieve", t0, skipped="no knowledge base")}
+        other = store.other_backend_store()
+        if other:
+            log.warning("%s; generating from the stories alone", store.backend_mismatch(other))
+        else:
+            log.info("no knowledge base under %s; generating from the stories alone", store.store_path)
+        skipped = f"knowledge base embedded with {other}" if other else "no knowledge base"
+        return {"retrieved": {}, "usage": node_usage("retrieve", t0, skipped=skipped)}
     retrieved: dict[str, list[dict[str, Any]]] = {}
     with open_knowledge_base(store, embedder=runtime.context.services.embedder) as kb:
         for story in stories:

@@ -1,5 +1,6 @@
-"""write_back: write the cases to Jira per Configuration.write_back (issues, subtasks or a
-comment per story) and dry_run, idempotently (agent/writeback/jira.py)."""
+"""write_back: write the cases per Configuration.write_back and dry_run, idempotently: to Jira as
+issues, sub-tasks or a comment per story (agent/writeback/jira.py), or to Xray, Zephyr Scale or
+TestRail through their APIs (agent/writeback/tools.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agent.configuration import TOOL_WRITE_BACK_MODES
 from agent.context import RunContext
 from agent.state import State, case_set
 from agent.writeback.jira import WriteBack
+from agent.writeback.tools import ToolWriteBack
 
 
-def write_back_for(ctx: RunContext, epic_key: str, run_id: str) -> WriteBack:
+def write_back_for(ctx: RunContext, epic_key: str, run_id: str) -> WriteBack | ToolWriteBack:
     """The write-back of a run, as this node carries it out (the review pages plan with it too)."""
     cfg = ctx.config
     access = ctx.jira()
+    if cfg.write_back in TOOL_WRITE_BACK_MODES:
+        return ToolWriteBack.for_mode(cfg.write_back, ctx.services.targets, access.writer(),
+                                      fields=ctx.template.tool_fields(cfg.write_back), run_id=run_id)
     return WriteBack(access.writer(), mode=cfg.write_back, test_issue_type=cfg.test_issue_type,
                      link_type=access.test_link_type, run_id=run_id,
                      retire_label=access.retire_label, retire_status=access.retire_status)

@@ -1,5 +1,9 @@
 """Gherkin feature files: a Feature per story, a Scenario per case, tagged for traceability.
 
+A case made from a Scenario Outline whose steps keep their ``<placeholders>`` (house template
+``outline_examples: table``) is written as a ``Scenario Outline`` with the criterion's ``Examples``
+table; one case per example row (the default) is a plain Scenario with that row as its test data.
+
 Text from Jira can hold anything ('#', '@', '|', '\"\"\"', keywords, line breaks). Every line is
 normalised so the official parser (gherkin-official) always accepts the file and reads back the
 same words: step and name text is collapsed to one line, description lines that a parser would
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from agent.intake.outline import Examples, examples_of, has_placeholders
 from agent.models import CaseSet, Story, UATCase
 from agent.renderers.common import is_end_to_end, one_line, safe_filename, story_index
 
@@ -92,10 +97,30 @@ def _step(keyword: str, previous: str | None, text: str) -> tuple[str, str]:
     return f"{INDENT_STEP}{shown} {step_text(text)}", keyword
 
 
-def scenario_lines(case: UATCase) -> list[str]:
-    """The tagged Scenario for one case."""
+def _table(rows: list[list[str]]) -> list[str]:
+    cells = [[table_cell(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return [INDENT_TABLE + "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
+
+
+def outline_examples(case: UATCase, story: Story | None) -> Examples | None:
+    """The Examples of the outline criterion this case runs with its placeholders kept, if any."""
+    if story is None:
+        return None
+    texts = [t for s in case.steps for t in (s.action, s.data, s.expected)]
+    for c in story.criteria:
+        if c.id in case.criterion_ids:
+            ex = examples_of(c)
+            if ex and any(has_placeholders(t, ex.columns) for t in texts):
+                return ex
+    return None
+
+
+def scenario_lines(case: UATCase, examples: Examples | None = None) -> list[str]:
+    """The tagged Scenario for one case (a Scenario Outline when it runs over an Examples table)."""
     lines = [INDENT_SCENARIO + " ".join(case_tags(case))]
-    lines.append(f"{INDENT_SCENARIO}Scenario: {one_line(case.title) or case.id}")
+    keyword = "Scenario Outline" if examples else "Scenario"
+    lines.append(f"{INDENT_SCENARIO}{keyword}: {one_line(case.title) or case.id}")
     if case.objective.strip():
         lines.append(f"{INDENT_STEP}{description_line('Objective: ' + case.objective)}")
         lines.append("")
@@ -105,7 +130,7 @@ def scenario_lines(case: UATCase) -> list[str]:
     for text in givens:
         line, previous = _step("Given", previous, text)
         lines.append(line)
-    if case.test_data:
+    if case.test_data and not examples:
         line, previous = _step("Given", previous, "the test data is:")
         lines.append(line)
         rows = [(table_cell(k), table_cell(v)) for k, v in [("Name", "Value"), *case.test_data.items()]]
@@ -125,10 +150,14 @@ def scenario_lines(case: UATCase) -> list[str]:
         if step.expected.strip():
             line, previous = _step("Then", previous, step.expected)
             lines.append(line)
+    if examples:
+        lines += ["", f"{INDENT_STEP}Examples:"]
+        lines += _table([examples.columns] + [[row.get(col, "") for col in examples.columns] for row in examples.rows])
     return lines
 
 
-def _feature(name: str, tags: list[str], description: list[str], cases: list[UATCase], header: str) -> str:
+def _feature(name: str, tags: list[str], description: list[str], cases: list[UATCase], header: str,
+             story: Story | None = None) -> str:
     lines = [header, " ".join(tags), f"Feature: {one_line(name)}"]
     for item in description:
         if item.strip():
@@ -136,7 +165,7 @@ def _feature(name: str, tags: list[str], description: list[str], cases: list[UAT
             lines.append(f"{INDENT_SCENARIO}{extra}{description_line(item)}")
     for case in cases:
         lines.append("")
-        lines += scenario_lines(case)
+        lines += scenario_lines(case, outline_examples(case, story))
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +184,7 @@ def story_feature(case_set: CaseSet, story: Story, cases: list[UATCase]) -> str:
         description,
         cases,
         _header(case_set),
+        story,
     )
 
 

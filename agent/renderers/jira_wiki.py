@@ -296,9 +296,10 @@ def comment_for_story(story: Story, cases: list[UATCase]) -> str:
 
 
 def epic_summary(case_set: CaseSet, *, written_as: str, per_story: bool, conflicts: list[str],
-                 retired: list[str], retire_label: str) -> str:
-    """The epic's summary comment: the state of things (cases, coverage, conflicts, retired cases,
-    findings), so an unchanged rerun gives the same text. It names no local path or option of the
+                 retired: list[str], retire_label: str, retired_how: str | None = None,
+                 edited_in: str = "Jira") -> str:
+    """The epic's summary comment: the state of things (cases, coverage, conflicts, retired cases
+    and how they are marked: `retired_how`, else the label), so an unchanged rerun gives the same text. It names no local path or option of the
     run: two runs with different output folders give the same comment."""
     cs = case_set
     lines = [f"h3. casewright: UAT cases for {cs.epic.key}",
@@ -309,10 +310,12 @@ def epic_summary(case_set: CaseSet, *, written_as: str, per_story: bool, conflic
         lines.append("||Story||Cases||")
         lines += [f"|{story.key}|{len(cs.cases_for(story.key))}|" for story in cs.stories]
     if conflicts:
-        lines.append(f"(!) {len(conflicts)} case(s) were edited in Jira and left alone: " + ", ".join(sorted(conflicts)))
+        lines.append(f"(!) {len(conflicts)} case(s) were edited in {edited_in} and left alone: "
+                     + ", ".join(sorted(conflicts)))
     if retired:
         lines.append(f"{len(retired)} case(s) no longer verify a current criterion and are retired "
-                     f"(label {retire_label}): " + ", ".join(sorted(retired, key=_key_order)))
+                     f"({escape_inline(retired_how) if retired_how else 'label ' + retire_label}): "
+                     + ", ".join(sorted(retired, key=_key_order)))
     errors = [f for f in cs.findings if f.severity == "error"]
     warnings = [f for f in cs.findings if f.severity == "warning"]
     lines.append(f"Findings: {len(errors)} errors, {len(warnings)} warnings, "

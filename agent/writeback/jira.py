@@ -206,6 +206,13 @@ class WriteBack(WriteBackPlanner):
                 self.writer.transition(key, str(hit["id"]))
         self._mark(key, "revived", revive_comment(story_key))
 
+    # -- the epic summary, for the test-management write-backs (agent/writeback/tools.py) -------------
+    def plan_epic_summary(self, epic_key: str, body: str) -> CommentPlan:
+        return self._plan_comment(epic_key, SUMMARY_PROPERTY, "summary", body)
+
+    def write_epic_summary(self, summary: CommentPlan) -> None:
+        self._execute_comment(summary, SUMMARY_PROPERTY)
+
     # -- comments ------------------------------------------------------------------------------------
     def _execute_comment(self, cp: CommentPlan, prop_key: str) -> None:
         def remember(comment_id: str) -> None:

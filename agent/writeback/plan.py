@@ -28,7 +28,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent.configuration import WRITE_BACK_MODES
+from agent.configuration import TOOL_WRITE_BACK_MODES, WRITE_BACK_MODES
 from agent.models import CaseSet, Story, UATCase
 from agent.renderers.jira_wiki import case_to_wiki, comment_for_story, epic_summary
 from agent.writeback.identity import (
@@ -128,6 +128,9 @@ class WriteBackPlanner:
                  retire_status: str | None = None) -> None:
         if mode not in WRITE_BACK_MODES:
             raise CasewrightError(f"unknown write-back mode '{mode}'; choose from {', '.join(WRITE_BACK_MODES)}")
+        if mode in TOOL_WRITE_BACK_MODES:
+            raise CasewrightError(f"write-back mode '{mode}' writes to a test-management tool: use "
+                                  "ToolWriteBack (agent/writeback/tools.py)")
         self.writer = writer
         self.mode = mode
         self.test_issue_type = test_issue_type

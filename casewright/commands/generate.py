@@ -13,6 +13,7 @@ from rich.table import Table
 from agent.configuration import FORMATS, WRITE_BACK_MODES, Configuration, check_formats
 from casewright.commands import get_settings
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key
 
 if TYPE_CHECKING:  # the graph stack loads only when a command runs one (fast `--help`)
     from agent.runner import RunResult
@@ -26,6 +27,24 @@ class RunCrashed(CasewrightError):
 
 def parse_formats(value: str) -> list[str]:
     return check_formats(value)
+
+
+def missing_tool_settings(mode: str, settings: object) -> list[str]:
+    """The settings a test-management write-back needs that are not set (besides Jira's, which every
+    write-back needs for the epic's summary comment)."""
+    def unset(*names: str) -> bool:
+        return not all(getattr(settings, n) for n in names)
+
+    needs: dict[str, list[tuple[tuple[str, ...], str]]] = {
+        # Xray Server is reached through Jira; Cloud (JIRA_DEPLOYMENT=cloud, or found so at run time) needs its API key
+        "xray": [(("xray_client_id", "xray_client_secret"), "XRAY_CLIENT_ID + XRAY_CLIENT_SECRET")]
+        if getattr(settings, "jira_deployment", "auto") == "cloud" else [],
+        "zephyr": [(("zephyr_api_token",), "ZEPHYR_API_TOKEN")],
+        "testrail": [(("testrail_url",), "TESTRAIL_URL"), (("testrail_email", "testrail_api_key"),
+                                                            "TESTRAIL_EMAIL + TESTRAIL_API_KEY"),
+                     (("testrail_project_id",), "TESTRAIL_PROJECT_ID")],
+    }
+    return [label for names, label in needs.get(mode, []) if unset(*names)]
 
 
 def build_configuration(*, source: str, formats: list[str], out: Path, template: Optional[Path],
@@ -44,12 +63,16 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
         if missing:
             raise CasewrightError(f"--write-back {write_back} writes to Jira, which needs {' and '.join(missing)}; "
                                   "set them, or use --write-back none")
+        tool = missing_tool_settings(write_back, settings)
+        if tool:
+            raise CasewrightError(f"--write-back {write_back} needs {' and '.join(tool)}; set them "
+                                  "(docs/configuration.md), or choose another --write-back")
     if template is not None and not template.exists():
         raise CasewrightError(f"house template not found: {template}")
     return Configuration.from_settings(
         settings, source=source, template_path=str(template) if template else None, formats=formats,
         out_dir=str(out), write_back=write_back, dry_run=dry_run, review=review,
-        story_keys=[s.strip() for s in stories.split(",")] if stories else None)
+        story_keys=[check_issue_key(s, "--stories key") for s in stories.split(",") if s.strip()] if stories else None)
 
 
 def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
@@ -112,6 +135,7 @@ def register(app: typer.Typer) -> None:
         resume: Optional[str] = typer.Option(None, "--resume", help="Continue an interrupted run by its id"),
     ) -> None:
         """Generate UAT cases for one epic."""
+        epic = check_issue_key(epic, "epic key")
         if source is not None and jira:
             raise CasewrightError("choose one of --source FILE or --jira")
         if source is None and not jira and not resume:
@@ -143,6 +167,7 @@ def register(app: typer.Typer) -> None:
                                     help="Ingest the sample into the knowledge base first (incremental)"),
     ) -> None:
         """Run the main job offline on the bundled sample project (every format)."""
+        epic = check_issue_key(epic, "--epic")
         if ingest:  # so the cases use the sample's Confluence rules
             from casewright.commands.knowledge import ingest_sample
 

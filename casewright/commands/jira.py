@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from connectors.errors import CasewrightError
+from connectors.jira_keys import check_issue_key
 
 console = Console()
 
@@ -55,6 +56,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Workspace JSON file to write"),
     ) -> None:
         """Snapshot a live epic (issues, fields, linked pages, existing tests) into a workspace file."""
+        epic = check_issue_key(epic, "epic key")
         from connectors.jira_access import JiraAccess
         from connectors.settings import get_settings
         from connectors.workspace import save_workspace
@@ -83,7 +85,8 @@ def print_write_back(summary: dict, out: Console | None = None) -> None:
     counts = wb.get("counts") or {}
     title = f"Write-back ({wb.get('mode')}){' — dry run, nothing written' if wb.get('dry_run') else ''}"
     table = Table(title=title, show_header=True)
-    for col in ("Case", "Story", "Action", "Jira", "Note"):
+    where = {"xray": "Xray", "zephyr": "Zephyr Scale", "testrail": "TestRail"}.get(str(wb.get("mode")), "Jira")
+    for col in ("Case", "Story", "Action", where, "Note"):
         table.add_column(col)
     shown = 0
     for item in wb.get("items") or []:

@@ -122,6 +122,9 @@ def register(app: typer.Typer) -> None:
             raise CasewrightError("the search query is empty")
         config = store_config()
         if config.backend == "embedded" and not config.embedded_store_exists():
+            other = config.other_backend_store()
+            if other:
+                raise CasewrightError(config.backend_mismatch(other))
             raise CasewrightError(f"the knowledge base under {config.store_path} is empty; run "
                                   f"`casewright ingest --source workspace.json` (or --sample) first")
         with console.status("Searching"):

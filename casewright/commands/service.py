@@ -114,9 +114,11 @@ def _table(st: dict) -> Table:
     t = Table(show_header=False, box=None)
     for label, key in (("job", "job_id"), ("epic", "epic_key"), ("state", "state"), ("trigger", "trigger"),
                        ("enqueued", "enqueued_at"), ("started", "started_at"), ("finished", "finished_at"),
-                       ("waiting for", "waiting_for"), ("error", "error")):
+                       ("waiting for", "waiting_for"), ("worker", "worker"), ("note", "note"), ("error", "error")):
         if st.get(key):
             t.add_row(label, str(st[key]))
+    if st.get("executions", 0) > 1:
+        t.add_row("executions", str(st["executions"]))
     result = st.get("result") or {}
     for key in ("summary", "report", "outputs", "write_back"):
         if result.get(key):

@@ -2,7 +2,10 @@
 process, on disk under the data directory.
 
 One process at a time may open a store directory; threads of that process share it. A second
-process gets a `StoreLockedError` that says what to do.
+process waits for it, up to `lock_wait_s` seconds (`CASEWRIGHT_STORE_LOCK_WAIT`), then gets a
+`StoreLockedError` that says what to do. Callers that hold the store only for as long as they
+need it (the `retrieve` node opens it for its searches and closes it) therefore take turns:
+several worker processes on one embedded store run concurrent jobs, one retrieval at a time.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ from connectors.knowledge_store.interface import (
     point_id,
     stored_state,
 )
+from connectors.settings import STORE_LOCK_WAIT_S
 
 
 def _edge_filter(filters: Filters | None) -> qe.Filter | None:
@@ -57,22 +62,46 @@ _shards: dict[str, _SharedShard] = {}
 _shards_lock = threading.Lock()
 
 
-def _locked_message(path: Path, holder: str) -> str:
+def _locked_message(path: Path, holder: str, waited_s: float) -> str:
     who = f" (process {holder})" if holder else ""
+    waited = f" and was not released within {waited_s:g}s" if waited_s > 0 else ""
     return (
-        f"the embedded knowledge store {path} is already open in another process{who}; the embedded "
-        f"Qdrant engine allows one process at a time. Set QDRANT_URL (and QDRANT_API_KEY) to use a Qdrant "
-        f"server, or run a single worker process with threads (e.g. celery --pool threads)"
+        f"the embedded knowledge store {path} is already open in another process{who}{waited}; the embedded "
+        f"Qdrant engine allows one process at a time. Wait for that process to finish (a long `casewright "
+        f"ingest`?) or raise CASEWRIGHT_STORE_LOCK_WAIT, or set QDRANT_URL (and QDRANT_API_KEY) to use a "
+        f"Qdrant server, which any number of processes share"
     )
+
+
+def _flock_within(lock_file, wait_s: float) -> bool:
+    """Take the exclusive lock on `lock_file`, polling for at most `wait_s` seconds."""
+    deadline = time.monotonic() + max(0.0, wait_s)
+    pause = 0.02
+    while True:
+        try:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.25)
+
+
+def _holder(lock_file) -> str:
+    lock_file.seek(0)
+    return lock_file.read().strip()
 
 
 class EmbeddedStore(KnowledgeStore):
     backend = "embedded"
 
     @staticmethod
-    def check_available(path: str | Path) -> None:
-        """Raise StoreLockedError now if another process holds the store at `path` (so a command
-        fails before it spends seconds loading an embedding model)."""
+    def check_available(path: str | Path, lock_wait_s: float = STORE_LOCK_WAIT_S) -> None:
+        """Wait (at most `lock_wait_s` seconds) until no other process holds the store at `path`,
+        else raise StoreLockedError (so a command fails before it spends seconds loading an
+        embedding model)."""
         path = Path(path)
         with _shards_lock:
             if str(path.resolve()) in _shards:
@@ -81,17 +110,15 @@ class EmbeddedStore(KnowledgeStore):
         if not lock_path.exists():
             return
         with open(lock_path, "a+") as fh:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.seek(0)
-                raise StoreLockedError(_locked_message(path, fh.read().strip())) from None
+            if not _flock_within(fh, lock_wait_s):
+                raise StoreLockedError(_locked_message(path, _holder(fh), lock_wait_s))
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def __init__(self, path: str | Path, dim: int, *, hnsw_m: int = 16, hnsw_ef_construct: int = 100,
-                 full_scan_threshold_kb: int = 10_000) -> None:
+                 full_scan_threshold_kb: int = 10_000, lock_wait_s: float = STORE_LOCK_WAIT_S) -> None:
         super().__init__(dim)
         self.path = Path(path)
+        self.lock_wait_s = lock_wait_s
         self._closed = False
         key = str(self.path.resolve())
         with _shards_lock:
@@ -118,13 +145,10 @@ class EmbeddedStore(KnowledgeStore):
         except OSError as exc:
             raise StoreError(f"cannot create the knowledge store under {self.path.parent}: {exc.strerror}; "
                              f"set CASEWRIGHT_DATA_DIR to a writable directory") from None
-        try:
-            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.seek(0)
-            holder = lock_file.read().strip()
+        if not _flock_within(lock_file, self.lock_wait_s):
+            holder = _holder(lock_file)
             lock_file.close()
-            raise StoreLockedError(_locked_message(self.path, holder)) from None
+            raise StoreLockedError(_locked_message(self.path, holder, self.lock_wait_s))
         lock_file.seek(0)
         lock_file.truncate()
         lock_file.write(str(os.getpid()))
@@ -140,7 +164,7 @@ class EmbeddedStore(KnowledgeStore):
             lock_file.close()
             text = str(exc)
             if "WouldBlock" in text or "lock" in text.lower():
-                raise StoreLockedError(_locked_message(self.path, "")) from None
+                raise StoreLockedError(_locked_message(self.path, "", 0)) from None
             raise StoreError(
                 f"cannot open the embedded knowledge store {self.path}: {text}. If it was made with another "
                 f"embedding model or version, delete the directory and run `casewright ingest` again"

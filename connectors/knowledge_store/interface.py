@@ -42,7 +42,10 @@ class StoreError(CasewrightError):
 
 
 class StoreLockedError(StoreError):
-    """Another process holds the embedded store."""
+    """Another process held the embedded store for longer than the wait allows. Transient: a
+    service job retries it with backoff (connectors.errors.is_transient)."""
+
+    transient = True
 
 
 def point_id(chunk_id: str) -> str:

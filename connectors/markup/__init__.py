@@ -24,6 +24,7 @@ from line-ending normalisation.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from connectors.markup.adf import adf_to_text
@@ -64,4 +65,5 @@ def to_text(value: Any) -> str:
         return storage_to_text(stripped)
     if looks_like_wiki(stripped):
         return wiki_to_text(stripped)
-    return stripped
+    # leading blank lines go, the first line's indentation stays (it is part of the text: a nested item)
+    return re.sub(r"^(?:[ \t]*\n)+", "", s).rstrip()

@@ -64,7 +64,7 @@ def _adf_blocks(nodes: list[dict[str, Any]] | None, indent: str = "") -> list[st
 
 def _adf_list(node: dict[str, Any], indent: str, ordered: bool) -> list[str]:
     lines: list[str] = []
-    n = int((node.get("attrs") or {}).get("order", 1) or 1)
+    n = _int((node.get("attrs") or {}).get("order"), 1)
     for item in node.get("content") or []:
         if not isinstance(item, dict):
             continue
@@ -106,7 +106,7 @@ def _adf_block(node: dict[str, Any], indent: str = "") -> list[str]:
         text = _adf_inline(content)
         return [indent + ln for ln in text.split("\n")] if text.strip() else []
     if t == "heading":
-        level = int(attrs.get("level", 1) or 1)
+        level = _int(attrs.get("level"), 1)
         return [indent + "#" * max(1, min(level, 6)) + " " + _adf_inline(content).replace("\n", " ").strip()]
     if t == "bulletList":
         return _adf_list(node, indent, False)
@@ -153,6 +153,41 @@ def _adf_block(node: dict[str, Any], indent: str = "") -> list[str]:
     return []
 
 
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def _scalar(value: Any) -> str:
+    return "" if value is None or isinstance(value, (dict, list)) else str(value)
+
+
+def _sane(node: Any) -> dict[str, Any] | None:
+    """The node with the shape the converter expects: text and attrs as strings, content as a list of nodes.
+
+    Jira only produces well-formed trees, but a pasted or hand-written value may hold a number where
+    text belongs or a string where a list belongs; such parts are read as text or left out, never a crash.
+    """
+    if not isinstance(node, dict):
+        return None
+    out: dict[str, Any] = {"type": _scalar(node.get("type"))}
+    if "text" in node:
+        out["text"] = _scalar(node.get("text"))
+    attrs = node.get("attrs")
+    if isinstance(attrs, dict):
+        out["attrs"] = {str(k): v if isinstance(v, (int, float, bool)) and not isinstance(v, bool) else _scalar(v)
+                        for k, v in attrs.items()}
+    marks = node.get("marks")
+    if isinstance(marks, list):
+        out["marks"] = [m for m in (_sane(x) for x in marks) if m]
+    content = node.get("content")
+    if isinstance(content, list):
+        out["content"] = [c for c in (_sane(x) for x in content) if c]
+    return out
+
+
 def adf_to_text(doc: dict[str, Any] | None) -> str:
     """Convert an Atlassian Document Format tree (a dict) to structured plain text."""
     if not doc:
@@ -162,4 +197,4 @@ def adf_to_text(doc: dict[str, Any] | None) -> str:
             f"An Atlassian Document Format value must be a JSON object, not {type(doc).__name__}; "
             "pass the field's 'doc' object as returned by Jira REST v3."
         )
-    return _tidy(_adf_block(doc))
+    return _tidy(_adf_block(_sane(doc) or {}))

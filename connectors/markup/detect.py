@@ -1,13 +1,21 @@
-"""Which rich-text format a string is in: Confluence storage XHTML, Jira wiki markup, or neither (plain text, Markdown)."""
+"""Which rich-text format a string is in: Confluence storage XHTML, Jira wiki markup, or neither (plain text, Markdown).
+
+A string is storage XHTML only when it is a real document: it opens with a block element
+(``<p>``, ``<h2>``, ``<ul>``, ``<table>``, ``<ac:structured-macro>``...) and every piece of text
+at its top level sits inside an element. Plain text that merely contains markup characters
+(``<b>``, ``<script>``, ``a < b``) is text and is kept as written.
+"""
 
 from __future__ import annotations
 
 import re
 
+from bs4 import BeautifulSoup, NavigableString
+
 __all__ = ["looks_like_xhtml", "looks_like_wiki"]
 
-_XHTML_HINT = re.compile(
-    r"<(?:p|h[1-6]|ul|ol|li|table|tr|td|th|div|span|strong|em|b|i|br|pre|blockquote|a|code|ac:[\w-]+|ri:[\w-]+)(?:\s[^<>]*)?/?>",
+_BLOCK_START = re.compile(
+    r"^<(?:p|h[1-6]|ul|ol|table|div|section|blockquote|pre|hr|dl|ac:[\w-]+|ri:[\w-]+)(?:[\s/>])",
     re.I,
 )
 _WIKI_STRONG = [
@@ -31,8 +39,12 @@ _MARKDOWN_HINT = [
 
 
 def looks_like_xhtml(s: str) -> bool:
-    """True when a string is (Confluence storage) XHTML rather than wiki markup or plain text."""
-    return len(_XHTML_HINT.findall(s[:20000])) >= 1 and "<" in s.lstrip()[:200]
+    """True when a string is a (Confluence storage) XHTML document rather than text with a few tags in it."""
+    doc = s.strip()
+    if not _BLOCK_START.match(doc) or not doc.endswith(">"):
+        return False
+    soup = BeautifulSoup(doc, "html.parser")
+    return all(type(node) is not NavigableString or not node.strip() for node in soup.contents)
 
 
 def _has_markdown_heading(s: str) -> bool:

@@ -51,8 +51,11 @@ def _wiki_inline(s: str) -> str:
 
 
 def _wiki_table_row(line: str) -> str:
+    """'||a||b||' or '|a|b|' -> 'a | b'; an escaped '\\|' stays inside its cell (still escaped)."""
     body = line.strip()
-    cells = re.split(r"\|\|?", body.strip("|"))
+    body = re.sub(r"^\|\|?", "", body)
+    body = re.sub(r"(?<!\\)\|\|?$", "", body)
+    cells = re.split(r"(?<!\\)\|\|?", body)
     return " | ".join(c.strip() for c in cells)
 
 

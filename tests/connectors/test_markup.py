@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from connectors.markup import adf_to_text, looks_like_wiki, storage_to_text, to_text, wiki_to_text
+from connectors.markup import adf_to_text, looks_like_wiki, looks_like_xhtml, storage_to_text, to_text, wiki_to_text
 
 WIKI_STORY = r"""h2. Payment extension request
 
@@ -210,3 +210,20 @@ def test_markdown_heading_pasted_into_wiki_text_stays_a_heading() -> None:
     assert "## Acceptance Criteria" in lines
     assert "- The Reset PIN button is enabled only after the caller is verified." in lines
     assert lines[-2:] == ["1. first step", "2. second step"]
+
+
+def test_plain_text_with_markup_characters_is_text_only_real_documents_convert() -> None:
+    # a tag pasted into a plain-text field is part of the text, never a reason to drop it
+    for plain in (
+        "<script>alert(1)</script>",
+        "<b>Important</b>: the customer must confirm the e-mail.",
+        "Names like <script>x</script> are shown escaped.\nA total above 5 < 7 is rejected.",
+        "<p>starts like a document</p> but goes on as text\nand has more lines.",
+    ):
+        assert not looks_like_xhtml(plain), plain
+        assert to_text(plain) == plain
+    # real storage documents still convert, top-level whitespace and all
+    assert looks_like_xhtml(STORAGE)
+    assert looks_like_xhtml("<p>One</p>\n<ul><li>two</li></ul>")
+    assert to_text("<p>One</p>\n<ul><li>two</li></ul>") == "One\n\n- two"
+    assert looks_like_xhtml('<ac:structured-macro ac:name="info"><ac:rich-text-body><p>x</p></ac:rich-text-body></ac:structured-macro>')

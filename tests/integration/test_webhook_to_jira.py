@@ -256,6 +256,7 @@ def test_a_transient_jira_error_is_retried_with_backoff_then_succeeds(service):
     assert st["state"] == "SUCCESS", (st, worker.log_tail())
     # the second execution continues the same run (run id = job id) from its checkpoint
     assert st["executions"] == 2 and st["result"]["resumed"] is True and st["result"]["run_id"] == st["job_id"]
+    assert st["note"] is None  # a retry is not a lost worker
     throttled = [q for q in sandbox.requests if q.status == 429]
     assert len(throttled) >= 5
     assert "Retry in" in worker.log_tail(20000) or "retry 1/" in worker.log_tail(20000)
@@ -288,3 +289,30 @@ def test_cli_enqueue_prints_a_job_id_and_status_follows_it_to_the_end(service):
 
     with pytest.raises(CasewrightError, match="unknown write-back mode 'everything'"):
         enqueue("ER-8", write_back="everything", dry_run=False, fmt=None, source="jira")
+
+
+def test_a_webhook_naming_a_path_as_its_epic_is_400_and_no_such_jira_path_is_called(service):
+    from urllib.parse import unquote
+
+    from connectors.jira_keys import is_issue_key
+
+    client, settings, sandbox, worker = service
+    before = epic_jobs(settings, "ER-14")
+    sandbox.reset_log()
+    for bad in ("../../etc/passwd", "ER-14/../../serverInfo", "ER-14?expand=names", "er-14/../ER-1"):
+        r = post(client, issue_event("ER-15", parent=bad))
+        assert r.status_code == 400, r.text
+        assert repr(bad) in r.json()["detail"] and "parent.key" in r.json()["detail"]
+    assert epic_jobs(settings, "ER-14") == before
+    # the worker was listening all along: a good delivery for the same story runs end to end
+    r = post(client, issue_event("ER-15", parent="ER-14"))
+    assert r.status_code == 202, r.text
+    st = wait_job(client, r.json()["job_id"], timeout=120)
+    assert st["state"] == "SUCCESS", (st, worker.log_tail())
+    paths = [req.path for req in sandbox.requests]
+    assert any("/issue/ER-14" in p for p in paths)
+    for path in paths:
+        assert "passwd" not in path and ".." not in path and "%2e" not in path.lower(), path
+        m = re.search(r"/issue/([^/]+)", path)
+        if m:
+            assert is_issue_key(unquote(m.group(1))) or m.group(1).isdigit(), path

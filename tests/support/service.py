@@ -62,6 +62,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CASEWRIGHT_WRITE_BACK": settings.write_back,
         "CASEWRIGHT_JOB_SOFT_TIME_LIMIT": str(settings.job_soft_time_limit_s),
         "CASEWRIGHT_JOB_TIME_LIMIT": str(settings.job_time_limit_s),
+        "CASEWRIGHT_STORE_LOCK_WAIT": str(settings.store_lock_wait_s),
     }
     if settings.broker_visibility_timeout_s:
         env["CASEWRIGHT_VISIBILITY_TIMEOUT"] = str(settings.broker_visibility_timeout_s)
@@ -126,11 +127,15 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    """A real `celery worker` subprocess for the given settings (solo pool, one job at a time)."""
+    """A real `celery worker` subprocess for the given settings (solo pool, one job at a time), or,
+    with `cli_concurrency`, the documented `casewright worker` command (prefork, that many child
+    processes)."""
 
     def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None,
-                 pool: str = "solo", cwd: Path | None = None, base_env: dict[str, str] | None = None) -> None:
+                 pool: str = "solo", cwd: Path | None = None, base_env: dict[str, str] | None = None,
+                 cli_concurrency: int | None = None) -> None:
         self.settings = settings
+        self.cli_concurrency = cli_concurrency
         self.cwd = cwd or ROOT
         self.base_env = dict(os.environ) if base_env is None else base_env
         self.log_path = log_path
@@ -141,11 +146,15 @@ class WorkerProcess:
     def start(self) -> "WorkerProcess":
         env = {**self.base_env, **settings_env(self.settings), **self.extra_env, "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", f"--pool={self.pool}",
-             "-c", "1", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"w-{uuid.uuid4().hex[:6]}@%h"],
-            cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        name = f"w-{uuid.uuid4().hex[:6]}@%h"
+        if self.cli_concurrency:
+            argv = [sys.executable, "-m", "casewright", "worker", "-c", str(self.cli_concurrency), "-n", name]
+        else:
+            argv = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", f"--pool={self.pool}",
+                    "-c", "1", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                    "-n", name]
+        self.proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         log.close()
         self.wait_ready()
         return self

@@ -250,7 +250,7 @@ def test_post_jobs_queues_and_coalesces(env):
     b = client.post("/jobs", json={"epic_key": "er-1"}, headers=h)
     assert a.status_code == 202 and not a.json()["coalesced"]
     assert b.json() == {"job_id": a.json()["job_id"], "epic_key": "ER-1", "coalesced": True}
-    assert client.post("/jobs", json={"epic_key": "ER-1", "write_back": "everything"}, headers=h).status_code == 422
+    assert client.post("/jobs", json={"epic_key": "ER-1", "write_back": "everything"}, headers=h).status_code == 400
     msgs = queued_messages(settings)
     assert len(msgs) == 1
 

@@ -172,3 +172,21 @@ def test_the_knowledge_resync_reads_live_jira_and_is_incremental(sweep_env):
     assert second["added"] == 0 and second["chunks"] == first["chunks"]
     skipped = _sync_knowledge(settings, [])
     assert "CASEWRIGHT_WEBHOOK_PROJECTS" in skipped["skipped"]
+
+
+def test_an_epic_key_from_jira_that_is_not_a_key_is_skipped_and_the_others_are_queued(sweep_env, sandbox):
+    from connectors.emulators.atlassian.state import now_jira
+
+    settings, jira = sweep_env
+    client = redis_client(DB)
+    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+    write_watermark(client, settings, start)
+    jira.issue("ER-8").update(summary="Payment extensions (revised)")
+    story = sandbox.state.issues["ER-2"]  # Jira (or a proxy in front of it) names a path as the epic
+    story["fields"]["parent"] = {"key": "../../etc/passwd", "fields": {"issuetype": {"name": "Epic"}}}
+    story["fields"]["updated"] = now_jira()
+    wide = settings.model_copy(update={"sweep_jql": "project = ER AND issuetype in (Epic, Story)"})
+    done = run_sweep(wide, client=client)
+    assert done["epics"] == ["ER-8"] and done["skipped"] == ["'../../etc/passwd'"]
+    assert _queued(settings) == [done["jobs"]["ER-8"]]
+    assert read_watermark(client, settings) > start  # one bad key does not stop every later sweep

@@ -26,10 +26,11 @@ from agent.renderers.jira_wiki import case_to_wiki
 from agent.runner import run_snapshot
 from agent.runs import figures, list_runs
 from agent.state import case_set
+from agent.writeback.jira import WriteBack
 from connectors.atlassian_http import AtlassianError
 from connectors.errors import CasewrightError
+from connectors.jira_keys import is_issue_key
 
-_ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d+")
 WAITING = "waiting-approval"
 
 
@@ -135,7 +136,8 @@ def plan_view(ctx: RunContext, cs: CaseSet, run_id: str) -> PlanView:
     for item in plan.items:
         case = cases.get(item.case_id)
         row = {"item": item, "case": case, "diff": None}
-        if item.action == "update" and case is not None and item.target and _ISSUE_KEY.fullmatch(item.target):
+        if item.action == "update" and case is not None and item.target and is_issue_key(item.target) \
+                and isinstance(wb, WriteBack):  # a Jira issue in the house wiki format (not a tool's test)
             row["diff"] = _diff(wb.writer, item.target, case)
         view.items.append(row)
     view.counts = list(Counter(i.action for i in plan.items).items())

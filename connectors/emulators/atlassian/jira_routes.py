@@ -39,6 +39,24 @@ def _list_param(request: Request, name: str, body: dict[str, Any] | None = None)
     return out
 
 
+def _int_param(src: Any, name: str, default: int) -> int:
+    """A number parameter as Jira reads it; anything else is Jira's 400, never a crash."""
+    raw = src.get(name)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().lstrip("-").isdigit():
+        raise BadRequest([f"The value '{raw}' is invalid for {name}; it must be a number."])
+    return int(raw)
+
+
+def _search_source(body: Any, request: Request) -> Any:
+    if body is None:
+        return request.query_params
+    if not isinstance(body, dict):
+        raise BadRequest(["The search request must be a JSON object."])
+    return body
+
+
 def register_jira_routes(app: FastAPI, state: SandboxState) -> None:
     """Add the Jira routes, answering from `state`."""
 
@@ -174,10 +192,10 @@ def register_jira_routes(app: FastAPI, state: SandboxState) -> None:
         if state.mode == "cloud":
             return jira_error(410, ["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."])
         body = await read_body(request) if request.method == "POST" else None
-        src = body if body is not None else request.query_params
-        jql = src.get("jql") or ""
-        start = int(src.get("startAt") or 0)
-        wanted = int(src.get("maxResults") or 50)
+        src = _search_source(body, request)
+        jql = str(src.get("jql") or "")
+        start = max(0, _int_param(src, "startAt", 0))
+        wanted = _int_param(src, "maxResults", 50)
         limit = max(0, min(wanted, state.max_results))
         hits = run_search(jql)
         expand = src.get("expand")
@@ -197,11 +215,11 @@ def register_jira_routes(app: FastAPI, state: SandboxState) -> None:
         if state.mode != "cloud":
             raise NotFound("null for uri: " + str(request.url))
         body = await read_body(request) if request.method == "POST" else None
-        src = body if body is not None else request.query_params
+        src = _search_source(body, request)
         jql = src.get("jql") or ""
         if not str(jql).strip():
             raise BadRequest(["Unbounded JQL queries are not allowed here. Please add a search restriction to your query."])
-        wanted = int(src.get("maxResults") or 50)
+        wanted = _int_param(src, "maxResults", 50)
         limit = max(1, min(wanted, state.max_results))
         qhash = hashlib.sha1(str(jql).encode()).hexdigest()[:10]
         offset = 0
@@ -256,8 +274,8 @@ def register_jira_routes(app: FastAPI, state: SandboxState) -> None:
             c = state.add_comment(key, await read_body(request))
             return JSONResponse(render_comment(request, found, c), status_code=201)
         allc = state.comments.get(found["id"], [])
-        start = int(request.query_params.get("startAt") or 0)
-        limit = int(request.query_params.get("maxResults") or 5000)
+        start = max(0, _int_param(request.query_params, "startAt", 0))
+        limit = _int_param(request.query_params, "maxResults", 5000)
         page = allc[start:start + limit]
         return JSONResponse({"startAt": start, "maxResults": limit, "total": len(allc),
                              "comments": [render_comment(request, found, c) for c in page]})

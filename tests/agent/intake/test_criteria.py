@@ -298,3 +298,20 @@ def test_condition_without_comma_is_split_at_the_result() -> None:
     assert not shows.vague  # "quick action" is a screen element, not a subjective word
     assert attempt.when == ["a user attempts to close the account successfully."] and attempt.then == []
     assert attempt.vague and assess_criterion(attempt) == ["no observable outcome"]
+
+
+def test_html_in_a_plain_text_ac_field_is_kept_as_text() -> None:
+    field = "<script>alert(1)</script> in the name field is rejected with an error.\n<b>Bold</b> totals are shown on the invoice."
+    criteria, _, _ = extract("ST-9", "h3. Acceptance Criteria\n* The description criterion is shown.", field)
+    assert [c.text for c in criteria] == [
+        "<script>alert(1)</script> in the name field is rejected with an error.",
+        "<b>Bold</b> totals are shown on the invoice.",
+    ]
+
+
+def test_a_gherkin_feature_line_names_the_section_and_is_no_criterion() -> None:
+    field = ("Feature: Sign in\n\n  Scenario: Wrong password\n    When the user signs in with a wrong password\n"
+             "    Then the error 'Invalid password' is shown\n")
+    criteria = parse_criteria("FT-1", field, from_field=True)
+    assert [c.text.splitlines()[0] for c in criteria] == ["Scenario: Wrong password"]
+    assert criteria[0].section == "Sign in"
