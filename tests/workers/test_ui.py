@@ -24,7 +24,7 @@ KEY = "ui-test-key"
 
 def review_run(settings, services=None, **options) -> str:
     cfg = Configuration.from_settings(settings, formats=[], review=True, **{"source": "sample",
-                                      "story_keys": ["ER-2", "ER-7"], **options})
+                                      "story_keys": ["ER-2", "ER-7"], "coverage": "all", **options})
     return generate_epic("ER-1", cfg, services).run_id
 
 
