@@ -177,8 +177,7 @@ def _sane(node: Any) -> dict[str, Any] | None:
         out["text"] = _scalar(node.get("text"))
     attrs = node.get("attrs")
     if isinstance(attrs, dict):
-        out["attrs"] = {str(k): v if isinstance(v, (int, float, bool)) and not isinstance(v, bool) else _scalar(v)
-                        for k, v in attrs.items()}
+        out["attrs"] = {str(k): _scalar(v) for k, v in attrs.items()}  # numbers are read back with _int
     marks = node.get("marks")
     if isinstance(marks, list):
         out["marks"] = [m for m in (_sane(x) for x in marks) if m]

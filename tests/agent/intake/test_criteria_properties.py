@@ -9,6 +9,7 @@ from agent.intake.criteria import parse_criteria
 from agent.intake.language import has_words, words
 from connectors.markup import to_text
 from support.text_strategies import SETTINGS, any_document, plain_documents, unicode_text
+from support.text_strategies import words as script_words
 
 
 def _everything(criteria) -> str:
@@ -63,3 +64,18 @@ def test_ids_are_stable_on_reparse_and_on_converted_text(doc_texts: tuple, from_
     converted = parse_criteria("FZ-4", to_text(doc), from_field=from_field)
     as_pairs = [(c.id, c.text) for c in first]
     assert as_pairs == [(c.id, c.text) for c in again] == [(c.id, c.text) for c in converted]
+
+
+_cell = st.lists(script_words, min_size=2, max_size=5).map(" ".join)
+
+
+@settings(**SETTINGS)
+@given(st.lists(st.tuples(_cell, _cell), min_size=1, max_size=5), st.booleans())
+def test_a_condition_result_table_gives_one_criterion_per_row(rows: list[tuple[str, str]], markdown: bool) -> None:
+    if markdown:
+        lines = ["| Condition | Expected result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    else:
+        lines = ["||Condition||Expected result||"] + [f"|{a}|{b}|" for a, b in rows]
+    criteria = parse_criteria("FZ-6", "\n".join(lines), from_field=True)
+    assert [(c.when, c.then) for c in criteria] == [([a], [b]) for a, b in rows]
+    assert [c.text for c in criteria] == [f"Condition: {a}; Expected result: {b}" for a, b in rows]
