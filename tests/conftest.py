@@ -12,11 +12,18 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from support import service
 from support.redis_server import RedisServer, start_redis
 
 pytest_plugins = ["support.sandbox"]
+
+# Property tests are derandomized in the suite, so a run is repeatable and CI never goes red by
+# chance; HYPOTHESIS_PROFILE=explore draws fresh examples (run it when changing a parser).
+hypothesis_settings.register_profile("suite", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
