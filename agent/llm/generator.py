@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.llm import prompts
+from agent.llm.limits import RateLimits
 from agent.llm.provider import ModelOptions, ModelSpec, ProviderKeys, build_chat_model, parse_model, structured_method
 from agent.llm.schemas import CASES_SCHEMA, PLAN_SCHEMA, CaseBatch, PlanOutput
 from agent.llm.structured import AnswerInvalid, LLMUnavailable, StructuredCaller, ask
@@ -67,8 +68,10 @@ class LLMGenerator:
     """Writes, revises and plans with one chat model. Safe to share between graph branches."""
 
     def __init__(self, model: Any, *, spec: ModelSpec | None = None, method: str = "json_schema",
-                 template_text: str = "", fallback: Fallback | None = None, finalize: Finalize | None = None):
+                 template_text: str = "", fallback: Fallback | None = None, finalize: Finalize | None = None,
+                 limits: RateLimits | None = None):
         self.model = model
+        self.limits = limits or RateLimits()
         self.spec = spec or ModelSpec("custom", type(model).__name__)
         self.template_text = template_text
         self.fallback = fallback
@@ -146,7 +149,7 @@ class LLMGenerator:
                                          examples=[*story.approved_cases, *examples], flows=flows,
                                          schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec)
+            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec, self.limits.tokens)
         except LLMUnavailable as exc:
             if on_unavailable == "raise":
                 raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
@@ -168,7 +171,7 @@ class LLMGenerator:
         prompt = prompts.render_revise(story, template=self.template_text, previous=previous, findings=findings,
                                        rules=rules, reviewer=reviewer, schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec)
+            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec, self.limits.tokens)
         except LLMUnavailable as exc:
             cases, error, repaired = None, f"the model API kept failing: {exc}", False
         if cases is None:
@@ -199,7 +202,7 @@ class LLMGenerator:
 
         prompt = prompts.render_plan(epic, stories, schema=self.plan_caller.schema_in_prompt)
         try:
-            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec)
+            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec, self.limits.tokens)
         except LLMUnavailable:
             plan, error = None, "the model API kept failing"
         if plan is None:
@@ -222,6 +225,7 @@ def generator_for(model: str, options: dict[str, Any], template: Any, *, keys: P
     langchain chat model), else for `model` (provider:name) with the run's options and keys;
     None for `rules`."""
     opts = ModelOptions.of(model, options)
+    limits = RateLimits.per_minute(opts.requests_per_minute, opts.tokens_per_minute)
     if chat_model is not None:
         spec = ModelSpec("custom", model)
         method = opts.structured_output if opts.structured_output != "auto" else "function_calling"
@@ -229,7 +233,7 @@ def generator_for(model: str, options: dict[str, Any], template: Any, *, keys: P
         spec = parse_model(model)
         if spec is None:
             return None
-        chat_model = build_chat_model(opts, spec, keys=keys)
+        chat_model = build_chat_model(opts, spec, keys=keys, rate_limiter=limits.requests)
         method = structured_method(spec, opts.structured_output)
     return LLMGenerator(chat_model, spec=spec, method=method, template_text=prompts.template_text(template),
-                        finalize=template.finalize)
+                        finalize=template.finalize, limits=limits)

@@ -54,6 +54,9 @@ def usage_stats(usage: dict[str, dict[str, int]] | None, price_in: float | None 
         counts = usage[node]
         stats[f"{node}_calls"] = counts.get("calls", 0)
         stats[f"{node}_tokens"] = counts.get("input_tokens", 0) + counts.get("output_tokens", 0)
+        node_cost = estimate_cost({node: counts}, price_in, price_out)
+        if node_cost is not None:
+            stats[f"{node}_cost_usd"] = node_cost
     cost = estimate_cost(usage, price_in, price_out)
     if cost is not None:
         stats["cost_usd"] = cost
