@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.llm import prompts
-from agent.llm.limits import RateLimits
+from agent.llm.context_budget import ContextBudget
+from agent.llm.limits import RateLimits, estimate_tokens
 from agent.llm.provider import ModelOptions, ModelSpec, ProviderKeys, build_chat_model, parse_model, structured_method
+from agent.llm.registry import context_window
 from agent.llm.schemas import CASES_SCHEMA, PLAN_SCHEMA, CaseBatch, PlanOutput
 from agent.llm.structured import AnswerInvalid, LLMUnavailable, StructuredCaller, ask
 from agent.llm.usage import Ledger
@@ -33,6 +35,16 @@ from agent.models import Epic, Finding, Flow, SourceRef, Story, UATCase
 FALLBACK_UNAVAILABLE = "llm-unavailable"          # the API kept failing (429, 5xx, timeouts)
 FALLBACK_INVALID_OUTPUT = "llm-invalid-output"    # the answer stayed invalid after one repair
 ON_UNAVAILABLE = ("fallback", "raise")
+UNLIMITED_TOKENS = 10**9
+CONTEXT_TRIMMED = "context-trimmed"              # rules or examples left out to fit the context window
+
+
+def _label(item: Any) -> str:
+    """How a dropped rule or example is named in the finding."""
+    if isinstance(item, UATCase):
+        return f"example {item.id}"
+    ref = item[0]
+    return f"{'example' if ref.kind == 'test_case' else 'rule'} {ref.id}"
 
 
 # -- the generator -------------------------------------------------------------------------------
@@ -69,9 +81,10 @@ class LLMGenerator:
 
     def __init__(self, model: Any, *, spec: ModelSpec | None = None, method: str = "json_schema",
                  template_text: str = "", fallback: Fallback | None = None, finalize: Finalize | None = None,
-                 limits: RateLimits | None = None):
+                 limits: RateLimits | None = None, budget: ContextBudget | None = None):
         self.model = model
         self.limits = limits or RateLimits()
+        self.budget = budget or ContextBudget(UNLIMITED_TOKENS, 0)  # generator_for sizes it to the model
         self.spec = spec or ModelSpec("custom", type(model).__name__)
         self.template_text = template_text
         self.fallback = fallback
@@ -145,22 +158,46 @@ class LLMGenerator:
         rules write them (finding `llm-unavailable`); with "raise" LLMUnavailable propagates, so a
         background job can retry later instead of writing rule-made cases."""
         ledger = Ledger()
-        prompt = prompts.render_generate(story, template=self.template_text, rules=rules,
-                                         examples=[*story.approved_cases, *examples], flows=flows,
-                                         schema=self.cases_caller.schema_in_prompt)
-        try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec, self.limits.tokens)
-        except LLMUnavailable as exc:
-            if on_unavailable == "raise":
-                raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
-            return self._fallback(story, f"the model API kept failing: {exc}", ledger, node, fallback,
-                                  code=FALLBACK_UNAVAILABLE)
-        if cases is None:
-            return self._fallback(story, "its output stayed invalid after one repair: "
-                                  + " ".join((error or "").split())[:300], ledger, node, fallback,
-                                  code=FALLBACK_INVALID_OUTPUT)
-        allowed = {ref.id: ref for ref, _ in [*rules, *(e for e in examples if isinstance(e, tuple))]}
-        return StoryOutcome(story.key, self._clean(story, cases, allowed), [], ledger.usage, repaired=repaired)
+        schema = self.cases_caller.schema_in_prompt
+
+        def render(part: Story, part_rules: list, part_examples: list) -> str:
+            return prompts.render_generate(part, template=self.template_text, rules=part_rules,
+                                           examples=part_examples, flows=flows, schema=schema)
+
+        ranked_examples = [*story.approved_cases, *examples][:prompts.MAX_EXAMPLES]
+        cases: list[UATCase] = []
+        repaired = False
+        dropped: dict[str, Any] = {}
+        allowed: dict[str, SourceRef] = {}
+        for part in self.budget.batches(story, render):
+            kept_rules, kept_examples, left_out = self.budget.fit(part, render, rules, ranked_examples)
+            for item in left_out:
+                dropped.setdefault(_label(item), item)
+            try:
+                part_cases, error, part_repaired = ask(self.cases_caller, render(part, kept_rules, kept_examples),
+                                                       self._validate_cases(part), node, ledger, self.spec,
+                                                       self.limits.tokens)
+            except LLMUnavailable as exc:
+                if on_unavailable == "raise":
+                    raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
+                return self._fallback(story, f"the model API kept failing: {exc}", ledger, node, fallback,
+                                      code=FALLBACK_UNAVAILABLE)
+            if part_cases is None:
+                return self._fallback(story, "its output stayed invalid after one repair: "
+                                      + " ".join((error or "").split())[:300], ledger, node, fallback,
+                                      code=FALLBACK_INVALID_OUTPUT)
+            cases.extend(part_cases)
+            repaired = repaired or part_repaired
+            allowed.update({ref.id: ref for ref, _ in [*kept_rules, *(e for e in kept_examples if isinstance(e, tuple))]})
+        findings = []
+        if dropped:
+            ledger.count(node, context_dropped=len(dropped))
+            findings.append(Finding(
+                severity="info", code=CONTEXT_TRIMMED, story_key=story.key,
+                message=(f"The prompt for {story.key} did not fit the model's {self.budget.window_tokens}-token "
+                         f"context; left out, lowest-ranked first: {', '.join(dropped)}.")))
+        return StoryOutcome(story.key, self._clean(story, cases, allowed), findings, ledger.usage,
+                            repaired=repaired)
 
     def revise_story(self, story: Story, previous: Sequence[UATCase], findings: Sequence[Finding], *,
                      rules: Sequence[tuple[SourceRef, str]] = (), reviewer: str | None = None,
@@ -235,5 +272,7 @@ def generator_for(model: str, options: dict[str, Any], template: Any, *, keys: P
             return None
         chat_model = build_chat_model(opts, spec, keys=keys, rate_limiter=limits.requests)
         method = structured_method(spec, opts.structured_output)
+    budget = ContextBudget(context_window(spec.name, opts.model_context_tokens), opts.max_tokens,
+                           estimate_tokens(prompts.system_prompt()), opts.criteria_per_call)
     return LLMGenerator(chat_model, spec=spec, method=method, template_text=prompts.template_text(template),
-                        finalize=template.finalize, limits=limits)
+                        finalize=template.finalize, limits=limits, budget=budget)
