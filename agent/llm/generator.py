@@ -188,7 +188,8 @@ class LLMGenerator:
                                       code=FALLBACK_INVALID_OUTPUT)
             cases.extend(part_cases)
             repaired = repaired or part_repaired
-            allowed.update({ref.id: ref for ref, _ in [*kept_rules, *(e for e in kept_examples if isinstance(e, tuple))]})
+            shown = [*kept_rules, *(e for e in kept_examples if isinstance(e, tuple))]
+            allowed.update({ref.id: ref for ref, _ in shown})
         findings = []
         if dropped:
             ledger.count(node, context_dropped=len(dropped))
@@ -208,7 +209,8 @@ class LLMGenerator:
         prompt = prompts.render_revise(story, template=self.template_text, previous=previous, findings=findings,
                                        rules=rules, reviewer=reviewer, schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec, self.limits.tokens)
+            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger,
+                                         self.spec, self.limits.tokens)
         except LLMUnavailable as exc:
             cases, error, repaired = None, f"the model API kept failing: {exc}", False
         if cases is None:
@@ -239,7 +241,8 @@ class LLMGenerator:
 
         prompt = prompts.render_plan(epic, stories, schema=self.plan_caller.schema_in_prompt)
         try:
-            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec, self.limits.tokens)
+            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec,
+                                 self.limits.tokens)
         except LLMUnavailable:
             plan, error = None, "the model API kept failing"
         if plan is None:
