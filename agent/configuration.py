@@ -39,6 +39,10 @@ LLM_OPTIONS: dict[str, Any] = {
     "structured_output": "auto",
     "price_input_per_mtok": None,
     "price_output_per_mtok": None,
+    "model_context_tokens": None,
+    "requests_per_minute": None,
+    "tokens_per_minute": None,
+    "criteria_per_call": 40,
 }
 """The model options a run carries (names as in connectors.settings), with their defaults."""
 

@@ -127,7 +127,8 @@ class Settings(BaseSettings):
 
     # -- generation -------------------------------------------------------------------------------
     model: str = Field("rules", validation_alias=_env("CASEWRIGHT_MODEL"),
-                       description="rules, openai:NAME, anthropic:NAME, ollama:NAME, openai-compatible:NAME")
+                       description="rules or PROVIDER:NAME (openai, openai-compatible, azure_openai, anthropic, "
+                                   "google_genai, bedrock_converse, mistralai, groq, ollama)")
     model_base_url: str | None = Field(None, validation_alias=_env("CASEWRIGHT_MODEL_BASE_URL"))
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"),
                                              description="openai: (and openai-compatible: when the server wants a key)")
@@ -136,6 +137,19 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
     ollama_host: str | None = Field(None, validation_alias=_env("OLLAMA_HOST"),
                                     description="Ollama server when CASEWRIGHT_MODEL_BASE_URL is unset")
+    azure_openai_api_key: SecretStr | None = Field(None, validation_alias=_env("AZURE_OPENAI_API_KEY"))
+    azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"),
+                                              description="https://RESOURCE.openai.azure.com")
+    azure_openai_api_version: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_API_VERSION",
+                                                                             "OPENAI_API_VERSION"),
+                                                 description="The Azure OpenAI API version, e.g. 2024-10-21")
+    azure_openai_deployment: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_DEPLOYMENT"),
+                                                description="The deployment; the model name when unset")
+    google_api_key: SecretStr | None = Field(None, validation_alias=_env("GOOGLE_API_KEY"))
+    mistral_api_key: SecretStr | None = Field(None, validation_alias=_env("MISTRAL_API_KEY"))
+    groq_api_key: SecretStr | None = Field(None, validation_alias=_env("GROQ_API_KEY"))
+    aws_region: str | None = Field(None, validation_alias=_env("AWS_REGION", "AWS_DEFAULT_REGION"),
+                                   description="bedrock_converse: the region (credentials: the AWS chain)")
     temperature: float = Field(0.2, ge=0, le=2,  validation_alias=_env("CASEWRIGHT_TEMPERATURE"))
     max_tokens: int = Field(4096, ge=1,  validation_alias=_env("CASEWRIGHT_MAX_TOKENS"))
     llm_timeout_s: float = Field(120.0, gt=0,  validation_alias=_env("CASEWRIGHT_LLM_TIMEOUT"))
@@ -146,6 +160,14 @@ class Settings(BaseSettings):
                                    description="auto, json_schema, function_calling, json_mode or prompt")
     price_input_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_INPUT_PER_MTOK"))
     price_output_per_mtok: float | None = Field(None, validation_alias=_env("CASEWRIGHT_PRICE_OUTPUT_PER_MTOK"))
+    model_context_tokens: int | None = Field(None, ge=512, validation_alias=_env("CASEWRIGHT_MODEL_CONTEXT_TOKENS"),
+                                             description="The model's context window; known families' default")
+    requests_per_minute: float | None = Field(None, gt=0, validation_alias=_env("CASEWRIGHT_REQUESTS_PER_MINUTE"),
+                                              description="Model calls per minute across the fan-out; unlimited")
+    tokens_per_minute: int | None = Field(None, ge=1, validation_alias=_env("CASEWRIGHT_TOKENS_PER_MINUTE"),
+                                          description="Model tokens (prompt + answer) per minute; unlimited")
+    criteria_per_call: int = Field(40, ge=1, validation_alias=_env("CASEWRIGHT_CRITERIA_PER_CALL"),
+                                   description="A story with more criteria is generated in batches and merged")
 
     # -- service ----------------------------------------------------------------------------------
     redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL"))

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.llm import prompts
+from agent.llm.context_budget import ContextBudget
+from agent.llm.limits import RateLimits, estimate_tokens
 from agent.llm.provider import ModelOptions, ModelSpec, ProviderKeys, build_chat_model, parse_model, structured_method
+from agent.llm.registry import context_window
 from agent.llm.schemas import CASES_SCHEMA, PLAN_SCHEMA, CaseBatch, PlanOutput
 from agent.llm.structured import AnswerInvalid, LLMUnavailable, StructuredCaller, ask
 from agent.llm.usage import Ledger
@@ -32,6 +35,16 @@ from agent.models import Epic, Finding, Flow, SourceRef, Story, UATCase
 FALLBACK_UNAVAILABLE = "llm-unavailable"          # the API kept failing (429, 5xx, timeouts)
 FALLBACK_INVALID_OUTPUT = "llm-invalid-output"    # the answer stayed invalid after one repair
 ON_UNAVAILABLE = ("fallback", "raise")
+UNLIMITED_TOKENS = 10**9
+CONTEXT_TRIMMED = "context-trimmed"              # rules or examples left out to fit the context window
+
+
+def _label(item: Any) -> str:
+    """How a dropped rule or example is named in the finding."""
+    if isinstance(item, UATCase):
+        return f"example {item.id}"
+    ref = item[0]
+    return f"{'example' if ref.kind == 'test_case' else 'rule'} {ref.id}"
 
 
 # -- the generator -------------------------------------------------------------------------------
@@ -67,8 +80,11 @@ class LLMGenerator:
     """Writes, revises and plans with one chat model. Safe to share between graph branches."""
 
     def __init__(self, model: Any, *, spec: ModelSpec | None = None, method: str = "json_schema",
-                 template_text: str = "", fallback: Fallback | None = None, finalize: Finalize | None = None):
+                 template_text: str = "", fallback: Fallback | None = None, finalize: Finalize | None = None,
+                 limits: RateLimits | None = None, budget: ContextBudget | None = None):
         self.model = model
+        self.limits = limits or RateLimits()
+        self.budget = budget or ContextBudget(UNLIMITED_TOKENS, 0)  # generator_for sizes it to the model
         self.spec = spec or ModelSpec("custom", type(model).__name__)
         self.template_text = template_text
         self.fallback = fallback
@@ -142,22 +158,47 @@ class LLMGenerator:
         rules write them (finding `llm-unavailable`); with "raise" LLMUnavailable propagates, so a
         background job can retry later instead of writing rule-made cases."""
         ledger = Ledger()
-        prompt = prompts.render_generate(story, template=self.template_text, rules=rules,
-                                         examples=[*story.approved_cases, *examples], flows=flows,
-                                         schema=self.cases_caller.schema_in_prompt)
-        try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec)
-        except LLMUnavailable as exc:
-            if on_unavailable == "raise":
-                raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
-            return self._fallback(story, f"the model API kept failing: {exc}", ledger, node, fallback,
-                                  code=FALLBACK_UNAVAILABLE)
-        if cases is None:
-            return self._fallback(story, "its output stayed invalid after one repair: "
-                                  + " ".join((error or "").split())[:300], ledger, node, fallback,
-                                  code=FALLBACK_INVALID_OUTPUT)
-        allowed = {ref.id: ref for ref, _ in [*rules, *(e for e in examples if isinstance(e, tuple))]}
-        return StoryOutcome(story.key, self._clean(story, cases, allowed), [], ledger.usage, repaired=repaired)
+        schema = self.cases_caller.schema_in_prompt
+
+        def render(part: Story, part_rules: list, part_examples: list) -> str:
+            return prompts.render_generate(part, template=self.template_text, rules=part_rules,
+                                           examples=part_examples, flows=flows, schema=schema)
+
+        ranked_examples = [*story.approved_cases, *examples][:prompts.MAX_EXAMPLES]
+        cases: list[UATCase] = []
+        repaired = False
+        dropped: dict[str, Any] = {}
+        allowed: dict[str, SourceRef] = {}
+        for part in self.budget.batches(story, render):
+            kept_rules, kept_examples, left_out = self.budget.fit(part, render, rules, ranked_examples)
+            for item in left_out:
+                dropped.setdefault(_label(item), item)
+            try:
+                part_cases, error, part_repaired = ask(self.cases_caller, render(part, kept_rules, kept_examples),
+                                                       self._validate_cases(part), node, ledger, self.spec,
+                                                       self.limits.tokens)
+            except LLMUnavailable as exc:
+                if on_unavailable == "raise":
+                    raise LLMUnavailable(f"{story.key}: the model API kept failing: {exc}") from None
+                return self._fallback(story, f"the model API kept failing: {exc}", ledger, node, fallback,
+                                      code=FALLBACK_UNAVAILABLE)
+            if part_cases is None:
+                return self._fallback(story, "its output stayed invalid after one repair: "
+                                      + " ".join((error or "").split())[:300], ledger, node, fallback,
+                                      code=FALLBACK_INVALID_OUTPUT)
+            cases.extend(part_cases)
+            repaired = repaired or part_repaired
+            shown = [*kept_rules, *(e for e in kept_examples if isinstance(e, tuple))]
+            allowed.update({ref.id: ref for ref, _ in shown})
+        findings = []
+        if dropped:
+            ledger.count(node, context_dropped=len(dropped))
+            findings.append(Finding(
+                severity="info", code=CONTEXT_TRIMMED, story_key=story.key,
+                message=(f"The prompt for {story.key} did not fit the model's {self.budget.window_tokens}-token "
+                         f"context; left out, lowest-ranked first: {', '.join(dropped)}.")))
+        return StoryOutcome(story.key, self._clean(story, cases, allowed), findings, ledger.usage,
+                            repaired=repaired)
 
     def revise_story(self, story: Story, previous: Sequence[UATCase], findings: Sequence[Finding], *,
                      rules: Sequence[tuple[SourceRef, str]] = (), reviewer: str | None = None,
@@ -168,7 +209,8 @@ class LLMGenerator:
         prompt = prompts.render_revise(story, template=self.template_text, previous=previous, findings=findings,
                                        rules=rules, reviewer=reviewer, schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger, self.spec)
+            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger,
+                                         self.spec, self.limits.tokens)
         except LLMUnavailable as exc:
             cases, error, repaired = None, f"the model API kept failing: {exc}", False
         if cases is None:
@@ -199,7 +241,8 @@ class LLMGenerator:
 
         prompt = prompts.render_plan(epic, stories, schema=self.plan_caller.schema_in_prompt)
         try:
-            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec)
+            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec,
+                                 self.limits.tokens)
         except LLMUnavailable:
             plan, error = None, "the model API kept failing"
         if plan is None:
@@ -222,6 +265,7 @@ def generator_for(model: str, options: dict[str, Any], template: Any, *, keys: P
     langchain chat model), else for `model` (provider:name) with the run's options and keys;
     None for `rules`."""
     opts = ModelOptions.of(model, options)
+    limits = RateLimits.per_minute(opts.requests_per_minute, opts.tokens_per_minute)
     if chat_model is not None:
         spec = ModelSpec("custom", model)
         method = opts.structured_output if opts.structured_output != "auto" else "function_calling"
@@ -229,7 +273,9 @@ def generator_for(model: str, options: dict[str, Any], template: Any, *, keys: P
         spec = parse_model(model)
         if spec is None:
             return None
-        chat_model = build_chat_model(opts, spec, keys=keys)
+        chat_model = build_chat_model(opts, spec, keys=keys, rate_limiter=limits.requests)
         method = structured_method(spec, opts.structured_output)
+    budget = ContextBudget(context_window(spec.name, opts.model_context_tokens), opts.max_tokens,
+                           estimate_tokens(prompts.system_prompt()), opts.criteria_per_call)
     return LLMGenerator(chat_model, spec=spec, method=method, template_text=prompts.template_text(template),
-                        finalize=template.finalize)
+                        finalize=template.finalize, limits=limits, budget=budget)

@@ -20,6 +20,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 from agent.llm import prompts
+from agent.llm.limits import TokenBudget, estimate_tokens
 from agent.llm.provider import ModelConfigError, ModelSpec, describe_config_failure
 from agent.llm.usage import Ledger
 from connectors.errors import is_transient
@@ -90,6 +91,7 @@ class StructuredCaller:
 
     def __init__(self, model: Any, schema: dict[str, Any], method: str):
         self.model = model
+        self.max_answer_tokens = int(getattr(model, "max_tokens", None) or 0)
         self.schema = schema
         self.method = method
         self.runnable = None
@@ -149,13 +151,20 @@ def _validation_message(exc: ValidationError | AnswerInvalid, limit: int = 12) -
     return str(exc)
 
 
+def _prompt_tokens(messages: list[BaseMessage], caller: StructuredCaller) -> int:
+    return estimate_tokens("".join(_message_text(m) for m in messages)) + caller.max_answer_tokens
+
+
 def ask(caller: StructuredCaller, user: str, validate: Callable[[Any], Any], node: str,
-        ledger: Ledger, spec: ModelSpec) -> tuple[Any, str | None, bool]:
+        ledger: Ledger, spec: ModelSpec, budget: TokenBudget | None = None) -> tuple[Any, str | None, bool]:
     """One question, one repair: (validated result or None, last error, repaired?). `validate` raises
-    ValidationError or AnswerInvalid for an answer that does not fit; that error goes back to the model."""
+    ValidationError or AnswerInvalid for an answer that does not fit; that error goes back to the model.
+    With a token budget, each call waits until its prompt and answer fit the minute's tokens."""
     messages: list[BaseMessage] = [SystemMessage(prompts.system_prompt()), HumanMessage(user)]
     error: str | None = None
     for attempt in range(2):
+        slot = budget.acquire(_prompt_tokens(messages, caller)) if budget is not None else None
+        tin = tout = 0
         try:
             reply, (tin, tout) = caller(messages)
         except ModelConfigError:
@@ -173,6 +182,9 @@ def ask(caller: StructuredCaller, user: str, validate: Callable[[Any], Any], nod
             if is_transient(exc):
                 raise LLMUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
             raise
+        finally:
+            if slot is not None:
+                budget.settle(slot, tin + tout)
         ledger.count(node, calls=1, input_tokens=tin, output_tokens=tout, repairs=attempt)
         if reply.error is None:
             try:

@@ -2,7 +2,7 @@
 
 Usage is a plain dict so it checkpoints and reports as JSON:
     {"generate": {"calls": 24, "input_tokens": 16000, "output_tokens": 9000, "repairs": 1,
-                  "fallbacks": 0, "failures": 0}, "plan": {...}, "revise": {...}}
+                  "fallbacks": 0, "failures": 0, "context_dropped": 0}, "plan": {...}, "revise": {...}}
 Parallel graph branches add theirs together through the `add_usage` reducer.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-COUNTERS = ("calls", "input_tokens", "output_tokens", "repairs", "fallbacks", "failures")
+COUNTERS = ("calls", "input_tokens", "output_tokens", "repairs", "fallbacks", "failures", "context_dropped")
 
 
 def empty_usage() -> dict[str, int]:
@@ -50,10 +50,16 @@ def usage_stats(usage: dict[str, dict[str, int]] | None, price_in: float | None 
         "llm_repairs": sum(n.get("repairs", 0) for n in usage.values()),
         "llm_fallbacks": sum(n.get("fallbacks", 0) for n in usage.values()),
     }
+    dropped = sum(n.get("context_dropped", 0) for n in usage.values())
+    if dropped:
+        stats["context_dropped"] = dropped  # rules/examples left out to fit the context window
     for node in sorted(usage):
         counts = usage[node]
         stats[f"{node}_calls"] = counts.get("calls", 0)
         stats[f"{node}_tokens"] = counts.get("input_tokens", 0) + counts.get("output_tokens", 0)
+        node_cost = estimate_cost({node: counts}, price_in, price_out)
+        if node_cost is not None:
+            stats[f"{node}_cost_usd"] = node_cost
     cost = estimate_cost(usage, price_in, price_out)
     if cost is not None:
         stats["cost_usd"] = cost

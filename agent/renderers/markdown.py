@@ -154,7 +154,12 @@ def _model_usage_rows(stats: dict) -> list[list[object]]:
     ]
     for key in sorted(k for k in stats if k.endswith("_calls") and k != "llm_calls"):
         node = key[: -len("_calls")]
-        rows.append([f"· {node}: calls / tokens", f"{stats[key]} / {stats.get(node + '_tokens', 0)}"])
+        cost = stats.get(f"{node}_cost_usd")
+        if cost is None:
+            rows.append([f"· {node}: calls / tokens", f"{stats[key]} / {stats.get(node + '_tokens', 0)}"])
+        else:
+            rows.append([f"· {node}: calls / tokens / cost",
+                         f"{stats[key]} / {stats.get(node + '_tokens', 0)} / ${float(cost):.4f}"])
     if stats.get("revise_rounds"):
         rows.append(["Revise rounds", stats["revise_rounds"]])
     if "cost_usd" in stats:

@@ -8,6 +8,8 @@ Chat Completions API those clients use:
   `response_format: {type: json_schema}` (structured output) or no tools, the answer is the
   message content (a JSON string); with `tools` (function calling) it is a tool call to the
   requested function with the JSON as its arguments. Usage token counts are always included.
+- `POST /openai/deployments/{deployment}/chat/completions?api-version=...`: the same, on the
+  route Azure OpenAI's client calls (deployment, api version and `api-key` header are recorded).
 - `GET /v1/models`: the one model it serves.
 
 Behaviour is configurable per test: a fixed latency per call (asyncio sleep, so concurrent
@@ -66,6 +68,9 @@ class RecordedRequest:
     status: int = 200
     form: str = ""  # "json_schema", "tools", "json_object" or "text"
     authorization: str = ""  # the Authorization header the client sent
+    path: str = ""           # the URL path (Azure OpenAI names the deployment there)
+    query: dict[str, str] = field(default_factory=dict)  # e.g. Azure's api-version
+    api_key: str = ""        # the api-key header (Azure OpenAI's way of sending the key)
 
     @property
     def schema_name(self) -> str | None:
@@ -143,13 +148,23 @@ class OpenAIStub:
 
         @app.post("/v1/chat/completions")
         async def chat_completions(request: Request):  # noqa: ANN202
+            return await answer_request(request)
+
+        @app.post("/openai/deployments/{deployment}/chat/completions")
+        async def azure_chat_completions(request: Request, deployment: str):  # noqa: ANN202
+            """Azure OpenAI's route: the deployment in the path, the API version in the query."""
+            return await answer_request(request)
+
+        async def answer_request(request: Request):  # noqa: ANN202
             raw = await request.body()
             try:
                 body = json.loads(raw)
             except ValueError:
                 return _error(400, "request body is not JSON", "invalid_request_error")
             record = RecordedRequest(body=body, received_at=time.time(), form=_form(body),
-                                     authorization=request.headers.get("authorization", ""))
+                                     authorization=request.headers.get("authorization", ""),
+                                     path=request.url.path, query=dict(request.query_params),
+                                     api_key=request.headers.get("api-key", ""))
             with self._lock:
                 self.requests.append(record)
                 fault = self._faults.popleft() if self._faults else None

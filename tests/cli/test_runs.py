@@ -64,6 +64,8 @@ def test_review_reject_approve_across_processes(cli, tmp_path):
     assert report["stats"]["llm_calls"] == 5 and report["stats"]["revise_calls"] == 2
     expected = round(report["stats"]["input_tokens"] * 3 / 1e6 + report["stats"]["output_tokens"] * 15 / 1e6, 6)
     assert report["stats"]["cost_usd"] == pytest.approx(expected)
+    per_node = sum(report["stats"][f"{n}_cost_usd"] for n in ("plan", "generate", "revise"))
+    assert per_node == pytest.approx(expected, abs=1e-5)
 
     again = cli("approve", run_id)
     assert again.returncode == 2 and "not waiting for approval" in again.stderr
