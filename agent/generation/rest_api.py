@@ -81,6 +81,13 @@ def body_value(p: Parameter) -> str:
     return "tester supplies: a JSON body with valid values for every required field"
 
 
+def described(text: str) -> str:
+    """A parameter's description as one clause inside an observation: its sentences joined by
+    semicolons, a sentence-start capital lower-cased ('If true, includes ...' -> 'if true, includes ...')."""
+    parts = [t.strip().rstrip(".") for t in re.split(r"(?<=[.!?])\s+(?=[A-Z])", clean(text)) if t.strip()]
+    return "; ".join(t[0].lower() + t[1:] if t[1:2].islower() else t for t in parts)
+
+
 def param_data(params: list[Parameter]) -> str:
     return "; ".join(f"{p.name}={api_value(p)}" for p in params)
 
@@ -135,7 +142,7 @@ def api_parameters(gen: Drafting) -> None:
                 kind="positive", criterion_ids=ok_ids,
                 steps=gen.api_call("; ".join(f"{k}={x}" for k, x in data.items()),
                                    [ok_expected, f"The response reflects {p.name}={v}"
-                                    + (f": {p.description.rstrip('.')}" if p.description else "") + "."]),
+                                    + (f" ({described(p.description)})" if p.description else "") + "."]),
                 preconditions=gen.base_preconditions(persona), test_data=data, persona=persona,
                 confidence="medium", sources=[story.source()]))
         if p.enum:

@@ -51,3 +51,14 @@ def test_long_titles_are_shortened_by_rule_not_cut():
     title = template.title(long)
     assert len(title) <= template.title_max_length
     assert not title.endswith(("…", "...")) and "responds with 400 when an invalid account ID is supplied" in title
+
+
+def test_an_optional_parameter_description_stays_inside_its_observation():
+    story = Story(key="T-3", summary="Pay", method="POST", endpoint="/pay",
+                  parameters=[Parameter(name="amount", location="query", type="number",
+                                        description="The amount to pay. If not specified, Kill Bill pays the balance.")],
+                  criteria=[AcceptanceCriterion(id="T-3/AC-1", story_key="T-3", text="If successful, returns a status code of 201.")])
+    cases = generate_for_story(story, load_template(), None).cases
+    text = _feature(story, cases)
+    assert "(the amount to pay; if not specified, Kill Bill pays the balance)" in text
+    assert style_counts(text).defective == 0, style_counts(text).counts
