@@ -15,6 +15,12 @@ Per configuration (micro-averaged over stories unless said otherwise)
 - unsupported values: concrete values in cases found neither in the story nor in a retrieved
   source (groundedness, agent/review/groundedness.py), per case;
 - duplicates: cases repeating another case's steps and expectations;
+- status-code recall: HTTP status codes the criteria name that the story's cases name / codes named;
+- reference precision: generated cases whose best similarity to a reference case is >= the
+  threshold / generated cases (more cases for their own sake lower it);
+- style defects (agent/evaluation/style.py): scenarios of the rendered feature with a truncated
+  name, a wrongly capitalised step start, a bare verb as a When step, a repeated step or
+  placeholder test data / scenarios, and the count of each;
 - latency (seconds per story) and cost (tokens, and money where prices are configured).
 """
 
@@ -32,6 +38,7 @@ import numpy as np
 
 from agent.evaluation.datasets import EvalItem, scenario_text
 from agent.evaluation.gherkin import gherkin_valid
+from agent.evaluation.style import STYLE_DEFECTS, style_counts
 from agent.finetune.examples import gherkin_target
 from agent.generation.drafts import fingerprint_steps
 from agent.models import Story, UATCase
@@ -143,6 +150,12 @@ class StoryScore:
     conforming: int = 0
     unsupported: int = 0
     duplicates: int = 0
+    status_codes: int = 0
+    status_codes_found: int = 0
+    cases_matched: int = 0
+    scenarios: int = 0
+    style_defective: int = 0
+    style: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -164,15 +177,18 @@ class SimilarityScorer:
         return str(getattr(self.encoder, "name", type(self.encoder).__name__))
 
     def best(self, references: Sequence[str], generated: Sequence[str]) -> list[float]:
-        if not references:
-            return []
-        if not generated:
-            return [0.0] * len(references)
+        """Per reference case, its best similarity to a generated case."""
+        return self.best_both(references, generated)[0]
+
+    def best_both(self, references: Sequence[str], generated: Sequence[str]) -> tuple[list[float], list[float]]:
+        """(per reference, best similarity to a generated case; per generated case, best to a reference)."""
+        if not references or not generated:
+            return [0.0] * len(references), [0.0] * len(generated)
         self._encode_missing(list(references) + list(generated))
         ref = np.stack([self._cache[t] for t in references])
         gen = np.stack([self._cache[t] for t in generated])
         sims = ref @ gen.T
-        return [float(x) for x in sims.max(axis=1)]
+        return [float(x) for x in sims.max(axis=1)], [float(x) for x in sims.max(axis=0)]
 
     def _encode_missing(self, texts: list[str]) -> None:
         todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
@@ -190,10 +206,18 @@ def score_story(item: EvalItem, cases: Sequence[UATCase], *, template: Any, scor
     blob = cases_blob(cases)
     s.values = len(values)
     s.values_found = sum(1 for v in values if _value_in(v, blob))
-    s.best_similarities = scorer.best(item.references, [scenario_text(c) for c in cases])
+    codes = set().union(*(status_codes(c.text) for c in story.criteria)) if story.criteria else set()
+    s.status_codes = len(codes)
+    s.status_codes_found = sum(1 for v in codes if _value_in(v, blob))
+    s.best_similarities, per_case = scorer.best_both(item.references, [scenario_text(c) for c in cases])
     s.references = len(item.references)
     s.references_matched = sum(1 for x in s.best_similarities if x >= scorer.threshold)
-    s.gherkin_valid = gherkin_valid(render_feature(story, cases)) if cases else False
+    s.cases_matched = sum(1 for x in per_case if x >= scorer.threshold) if item.references else 0
+    feature = render_feature(story, cases)
+    s.gherkin_valid = gherkin_valid(feature) if cases else False
+    style = style_counts(feature) if cases else None
+    if style:
+        s.scenarios, s.style_defective, s.style = style.scenarios, style.defective, dict(style.counts)
     s.conforming = template_conformance(story, cases, template) if cases else 0
     s.unsupported = sum(1 for f in check_grounding(story, list(cases), source_texts) if f.code == "unsupported-value")
     s.duplicates = duplicate_count(cases)
@@ -231,6 +255,11 @@ def aggregate(scores: Sequence[StoryScore], price_in: float | None = None,
         "unsupported_values": sum(s.unsupported for s in ok),
         "unsupported_per_case": _ratio(sum(s.unsupported for s in ok), cases),
         "duplicates": sum(s.duplicates for s in ok),
+        "status_code_recall": _ratio(sum(s.status_codes_found for s in ok), sum(s.status_codes for s in scores)),
+        "reference_precision": _ratio(sum(s.cases_matched for s in ok), sum(s.cases for s in ok if s.references)),
+        "scenarios": sum(s.scenarios for s in ok),
+        "style_defect_rate": _ratio(sum(s.style_defective for s in ok), sum(s.scenarios for s in ok)),
+        **{f"style_{name}": sum(s.style.get(name, 0) for s in ok) for name in STYLE_DEFECTS},
         "latency_s_mean": round(statistics.fmean(secs), 4) if secs else None,
         "latency_s_p95": round(sorted(secs)[max(0, math.ceil(0.95 * len(secs)) - 1)], 4) if secs else None,
         "input_tokens": tin,

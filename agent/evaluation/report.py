@@ -7,17 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-RATIO_METRICS = ("criteria_coverage", "value_recall", "reference_recall", "gherkin_validity",
-                 "template_conformance")
+RATIO_METRICS = ("criteria_coverage", "value_recall", "reference_recall", "reference_precision",
+                 "gherkin_validity", "template_conformance")
+STYLE_LABELS = (("truncated_name", "truncated names"), ("step_case", "capitalised step starts"),
+                ("bare_when", "bare-verb When steps"), ("repeated_step", "repeated steps"),
+                ("placeholder_data", "placeholder data"))
 _COLUMNS = [
     ("criteria_coverage", "criteria coverage", "pct"),
     ("value_recall", "value recall", "pct"),
     ("reference_recall", "reference recall", "pct"),
+    ("reference_precision", "reference precision", "pct"),
+    ("status_code_recall", "status-code recall", "pct"),
     ("mean_best_similarity", "mean best sim.", "num"),
     ("gherkin_validity", "Gherkin valid", "pct"),
     ("template_conformance", "template conf.", "pct"),
     ("unsupported_per_case", "unsupported / case", "num"),
     ("duplicates", "duplicates", "int"),
+    ("style_defect_rate", "style defects", "pct"),
     ("cases", "cases", "int"),
     ("latency_s_mean", "latency s/story", "num"),
     ("cost_usd", "cost USD", "num"),
@@ -53,6 +59,13 @@ def markdown_table(results: dict[str, Any]) -> str:
         "",
         *rows,
     ]
+    styled = [c for c in results["configs"] if c["status"] == "ok" and c["metrics"].get("scenarios")]
+    if styled:
+        lines += ["", "Style defects (scenarios of the rendered features with each defect):"]
+        for cfg in styled:
+            m = cfg["metrics"]
+            counts = ", ".join(f"{label} {m.get('style_' + key, 0)}" for key, label in STYLE_LABELS)
+            lines.append(f"- **{cfg['name']}**: {m['scenarios']} scenarios; {counts}")
     if skipped:
         lines += ["", "Not measured:", *skipped]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS
+from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS, canonical_unit
 
 _NUM = r"(?P<cur>[" + CURRENCY_SYMBOLS + r"])?\s?(?P<num>" + NUMBER + r")\s?(?P<pct>%)?"
 _UNIT = r"(?:\s*(?P<unit>" + UNITS + r")\b)?"
@@ -100,6 +100,11 @@ def _dec(num: str) -> Decimal:
     return Decimal(num.replace(",", ""))
 
 
+def limit_key(lim: Limit) -> tuple:
+    """What makes two limits the same: "35 calendar days" and "35 days" are one limit."""
+    return (lim.kind, lim.value, canonical_unit(lim.unit), lim.currency)
+
+
 def find_limits(text: str) -> list[Limit]:
     """Every numeric limit in the text, in order, without duplicates."""
     found: list[tuple[int, Limit]] = []
@@ -131,7 +136,7 @@ def find_limits(text: str) -> list[Limit]:
             taken.append(m.span())
     seen, out = set(), []
     for _, lim in sorted(found, key=lambda x: x[0]):
-        key = (lim.kind, lim.value, lim.unit, lim.currency)
+        key = limit_key(lim)
         if key not in seen:
             seen.add(key)
             out.append(lim)

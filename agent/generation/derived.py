@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from agent.generation.boundaries import Limit, find_enumeration, find_limits, find_time_limits
+from agent.generation.boundaries import Limit, find_enumeration, find_limits, find_time_limits, limit_key
 from agent.generation.drafts import Draft, Drafting, criterion_source
 from agent.generation.phrasing import (
     behaviour_phrase,
@@ -42,7 +42,7 @@ def boundaries(gen: Drafting, c: AcceptanceCriterion, extra: list[tuple[str, Sou
     texts = [(own, None)] + extra
     for text, source in texts:
         for lim in find_limits(text):
-            key = (lim.kind, lim.value, lim.unit, lim.currency)
+            key = limit_key(lim)
             if _already_probed(gen, key, c):
                 continue
             start = len(gen.drafts)

@@ -73,10 +73,11 @@ class Drafting:
         return list(dict.fromkeys(items))
 
     def api_call(self, data: str, expected: list[str]) -> list[Step]:
-        action = f"Send {self.story.method} {self.story.endpoint}"
-        steps = [Step(action=action, data=data, expected=expected[0])]
-        steps += [Step(action="Inspect the response", data="", expected=e) for e in expected[1:]]
-        return steps
+        """One request, one step: what the response shows is its expected result, observation after
+        observation (a feature writes them as one Then with Ands)."""
+        action = f"Send a {self.story.method} request to {self.story.endpoint}"
+        seen = list(dict.fromkeys(sentence(e) for e in expected if e.strip()))
+        return [Step(action=action, data=data, expected=" ".join(seen))]
 
     def opening(self) -> list[Step]:
         o = self.template.opening_step

@@ -209,7 +209,8 @@ def behaviour_phrase(text: str) -> str:
     t = clean(text).rstrip(".")
     t = re.sub(r"^(?:if successful,?\s*)", "", t, flags=re.I)
     t = re.sub(r"^(?:given|when|then)\s+", "", t, flags=re.I)
-    return declarative(t).rstrip(".")
+    t = declarative(t).rstrip(".")
+    return re.sub(r"^(The|A|An|This|Its|Each|Every|No) ", lambda m: m.group(1).lower() + " ", t)
 
 
 def short(text: str, limit: int = 90) -> str:
@@ -224,3 +225,33 @@ def imperative(text: str) -> str:
     if not m or not m.group(1).endswith("s") or m.group(1).lower() in {"is", "has", "does", "was", "this", "its"}:
         return t
     return actor_action(f"The user {m.group(1).lower()}{m.group(2)}") or t
+
+
+_STATUS_WORDS = re.compile(r"\b(?:an? )?(?:HTTP )?status code (?:of )?(\d{3})\b", re.I)
+_CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?=(?:when|if|where|and|with|for|because|so that|which|that|unless|"
+                           r"while|by|via|using|including|after|before)\s)", re.I)
+_DANGLING = re.compile(r"(?:\s+(?:the|a|an|of|and|or|to|with|for|in|on|at|by|when|if|that|which|is|are|as|from))+$",
+                       re.I)
+
+
+def shorten(text: str, limit: int) -> str:
+    """A complete, shorter wording of a title: parenthetical asides dropped, 'HTTP status code 400'
+    said as '400', then trailing clauses and qualifiers dropped one at a time, never cut mid-phrase
+    with an ellipsis. Only when one clause alone is too long are its last words left out."""
+    t = clean(text)
+    if len(t) <= limit:
+        return t
+    steps = (lambda s: re.sub(r"\s*\([^()]*\)", "", s),
+             lambda s: _STATUS_WORDS.sub(r"\1", s),
+             lambda s: re.sub(r"\b(?:successfully|correctly|properly|appropriately|accordingly)\s*", "", s, flags=re.I))
+    for step in steps:
+        t = re.sub(r"\s{2,}", " ", step(t)).strip()
+        if len(t) <= limit:
+            return t
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(t) if m.start() >= 12]
+    for cut in reversed(breaks):
+        head = _DANGLING.sub("", t[:cut].rstrip(" ,;:"))
+        if len(head) <= limit:
+            return head
+    head = t[:limit + 1].rsplit(" ", 1)[0]
+    return _DANGLING.sub("", head).rstrip(" ,;:")

@@ -8,6 +8,7 @@ path ids, a required parameter left out, and the template's standard API checks.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -24,6 +25,8 @@ def api_value(p: Parameter, *, valid: bool = True) -> str:
     if not valid:
         if fmt == "uuid" or "uuid" in (p.pattern or "") or p.name.lower().endswith("id"):
             return "not-a-valid-id"
+        if fmt in {"date", "date-time"}:
+            return "2026-13-45"  # no such month or day
         if p.enum:
             return "INVALID_VALUE"
         if p.type in {"integer", "number"}:
@@ -44,8 +47,45 @@ def api_value(p: Parameter, *, valid: bool = True) -> str:
     if p.location == "header":
         return "uat-tester" if "by" in p.name.lower() else f"UAT {p.name.split('-')[-1].lower()}"
     if p.location == "body":
-        return "a valid request body as described in the story"
-    return p.default or f"valid {p.name}"
+        return body_value(p)
+    if p.default:
+        return p.default
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", p.name).lower()
+    return f"uat-{words}-001"  # a concrete string the tester can recognise in the data
+
+
+_JSON_EXAMPLE = re.compile(r"(\{[^{}]*\}|\[[^\[\]]*\])")
+_DEFINITION = re.compile(r"\b(?:an? |the )?(?:JSON )?(array of )?(\w+) objects?\b", re.I)
+_DEFINITION_REF = re.compile(r"#/definitions/\w+")
+
+
+def body_value(p: Parameter) -> str:
+    """A request body from what the ticket says of it: its JSON example, an array of UUIDs, or
+    (when only the object's name is known) what the tester must supply."""
+    text = p.description or ""
+    for m in _JSON_EXAMPLE.finditer(text):
+        try:
+            return json.dumps(json.loads(m.group(1)))
+        except ValueError:
+            continue
+    if re.search(r"array of (?:strings?|ids?)\b.*\buuid|array of uuids?", text, re.I):
+        return json.dumps([str(uuid.uuid5(uuid.NAMESPACE_URL, f"casewright/{p.name}/{n}")) for n in (1, 2)])
+    m = _DEFINITION.search(text)
+    if m and m.group(2).lower() not in {"json", "a", "an"}:
+        name = m.group(2)
+        shape = f"a JSON array of {name} objects" if m.group(1) else \
+            f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name} object"
+        found = _DEFINITION_REF.search(text)
+        ref = f" ({found.group(0)})" if found else ""
+        return f"tester supplies: {shape}{ref} with valid values"
+    return "tester supplies: a JSON body with valid values for every required field"
+
+
+def described(text: str) -> str:
+    """A parameter's description as one clause inside an observation: its sentences joined by
+    semicolons, a sentence-start capital lower-cased ('If true, includes ...' -> 'if true, includes ...')."""
+    parts = [t.strip().rstrip(".") for t in re.split(r"(?<=[.!?])\s+(?=[A-Z])", clean(text)) if t.strip()]
+    return "; ".join(t[0].lower() + t[1:] if t[1:2].islower() else t for t in parts)
 
 
 def param_data(params: list[Parameter]) -> str:
@@ -102,7 +142,7 @@ def api_parameters(gen: Drafting) -> None:
                 kind="positive", criterion_ids=ok_ids,
                 steps=gen.api_call("; ".join(f"{k}={x}" for k, x in data.items()),
                                    [ok_expected, f"The response reflects {p.name}={v}"
-                                    + (f": {p.description.rstrip('.')}" if p.description else "") + "."]),
+                                    + (f" ({described(p.description)})" if p.description else "") + "."]),
                 preconditions=gen.base_preconditions(persona), test_data=data, persona=persona,
                 confidence="medium", sources=[story.source()]))
         if p.enum:

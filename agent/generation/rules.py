@@ -86,7 +86,7 @@ class StoryGenerator(Drafting):
                 outcome = expected[0].rstrip(".")
                 outcome = outcome[0].lower() + outcome[1:]
                 behaviour = (f"{self.story.method} {self.story.endpoint} succeeds with the required parameters"
-                             if merged_ids else f"{self.story.method} {self.story.endpoint}: "
+                             if merged_ids else f"{self.story.method} {self.story.endpoint} "
                              + outcome.replace("the API ", "", 1) + (f" when {clean(condition).rstrip('.')}" if condition else ""))
                 pre = self.base_preconditions(persona)
                 if condition and kind != "negative":

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agent.generation.phrasing import shorten
 from agent.intake.language import language_of
 from agent.models import Story, UATCase
 from connectors.errors import CasewrightError
@@ -216,10 +217,8 @@ class HouseTemplate(_Section):
                 behaviour = "the " + behaviour
             else:
                 behaviour = _lower_first(behaviour)
-        text = self.title_style.replace("{behaviour}", behaviour)
-        if len(text) > self.title_max_length:
-            text = text[: self.title_max_length - 1].rsplit(" ", 1)[0] + "…"
-        return text
+        frame = len(self.title_style.replace("{behaviour}", ""))
+        return self.title_style.replace("{behaviour}", shorten(behaviour, self.title_max_length - frame))
 
     def priority(self, kind: str, text: str = "") -> str:
         base = self.priorities.by_kind.get(kind, self.priorities.levels[len(self.priorities.levels) // 2])

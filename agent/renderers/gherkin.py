@@ -61,6 +61,42 @@ def step_text(text: str) -> str:
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
+# words that start a sentence but are no name: lower-cased after a keyword ("Then the API ...")
+_COMMON_START = frozenset("the a an this that these those its it their each every no all any some there "
+                          "one only another other both either neither such".split())
+_SUBJECT_START = _COMMON_START | {"i", "we", "you", "they", "he", "she", "my", "our", "your"}
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def _is_plain_word(word: str) -> bool:
+    """'The', 'Send': capitalised only as a sentence start (not 'API', 'KillBill' or 'I')."""
+    return len(word) > 1 and word[0].isupper() and word[1:].islower() and word.isalpha()
+
+
+def clause_text(text: str) -> str:
+    """Step text in sentence case after its keyword: 'The API is reachable' -> 'the API is reachable'."""
+    line = step_text(text)
+    word = line.split(" ", 1)[0]
+    return word.lower() + line[len(word):] if _is_plain_word(word) and word.lower() in _COMMON_START else line
+
+
+def action_text(text: str) -> str:
+    """A manual step's imperative as a When sentence: 'Send a GET request' -> 'I send a GET request'."""
+    line = clause_text(text)
+    words = line.split(" ", 2)
+    word = words[0]
+    second = words[1] if len(words) > 1 else ""
+    if (_is_plain_word(word) and word.lower() not in _SUBJECT_START and word not in _STEP_KEYWORDS
+            and not re.fullmatch(r"(?:is|are|was|has|can|does|[a-z]+(?<!s)s)", second)):
+        return f"I {word.lower()}{line[len(word):]}"
+    return line
+
+
+def observations(text: str) -> list[str]:
+    """An expected result as its observations, one sentence each (one Then, then Ands)."""
+    return [clause_text(t) for t in _SENTENCE_BREAK.split(one_line(text)) if t.strip()]
+
+
 def table_cell(text: str) -> str:
     """Escape a data-table cell as the Gherkin grammar defines: backslash, pipe and newline (any
     line break, so that no Gherkin implementation sees a new line inside a cell)."""
@@ -94,7 +130,7 @@ def case_tags(case: UATCase) -> list[str]:
 
 def _step(keyword: str, previous: str | None, text: str) -> tuple[str, str]:
     shown = "And" if previous == keyword else keyword
-    return f"{INDENT_STEP}{shown} {step_text(text)}", keyword
+    return f"{INDENT_STEP}{shown} {one_line(text)}", keyword  # text already without a leading keyword
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -127,9 +163,18 @@ def scenario_lines(case: UATCase, examples: Examples | None = None) -> list[str]
     previous: str | None = None
     givens = [persona_step(case.persona)] if case.persona.strip() else []
     givens += [p for p in case.preconditions if p.strip()]
+    written: set[str] = set()
+
+    def add(keyword: str, text: str) -> None:
+        nonlocal previous
+        key = " ".join(text.lower().split())
+        if key and key not in written:  # a step is said once in a scenario
+            written.add(key)
+            line, previous = _step(keyword, previous, text)
+            lines.append(line)
+
     for text in givens:
-        line, previous = _step("Given", previous, text)
-        lines.append(line)
+        add("Given", clause_text(text))
     if case.test_data and not examples:
         line, previous = _step("Given", previous, "the test data is:")
         lines.append(line)
@@ -142,14 +187,12 @@ def scenario_lines(case: UATCase, examples: Examples | None = None) -> list[str]
         data = one_line(step.data)
         if action or data:
             if action and data:
-                text = f"{action} (data: {data})"
+                text = f"{action_text(action)} (data: {data})"
             else:
-                text = action or f"I use the data: {data}"
-            line, previous = _step("When", previous, text)
-            lines.append(line)
-        if step.expected.strip():
-            line, previous = _step("Then", previous, step.expected)
-            lines.append(line)
+                text = action_text(action) if action else f"I use the data: {one_line(data)}"
+            add("When", text)
+        for observed in observations(step.expected):
+            add("Then", observed)
     if examples:
         lines += ["", f"{INDENT_STEP}Examples:"]
         lines += _table([examples.columns] + [[row.get(col, "") for col in examples.columns] for row in examples.rows])

@@ -40,3 +40,27 @@ def test_score_story_measures_what_it_says(scorer):
     assert s.gherkin_valid
     assert s.references == 2 and s.references_matched == 1
     assert s.best_similarities[0] > 0.9 > s.best_similarities[1]
+    assert (s.status_codes, s.status_codes_found) == (2, 1)  # 201 named, 404 not
+    assert s.cases_matched == 3                            # C3 keeps C1's title, so it matches too
+    assert s.scenarios == 3
+
+
+def test_style_defects_and_precision_reach_the_totals(scorer):
+    from agent.evaluation.metrics import aggregate
+
+    story = Story(key="X-3", summary="Tags", criteria=[
+        AcceptanceCriterion(id="X-3/AC-1", story_key="X-3", text="Returns HTTP status code 200 with the tags."),
+    ])
+    case = UATCase(id="C1", title="Verify that the tags are listed when…", objective="o", persona="API consumer",
+                   preconditions=["The API is reachable"], story_key="X-3", criterion_ids=["X-3/AC-1"],
+                   priority="High", labels=["uat"], test_data={"body": "a valid request body as described in the story"},
+                   steps=[Step(action="Inspect the response", expected="The API returns 200")])
+    item = EvalItem(story=story, references=["Verify that the tags are listed. GET the tags -> 200"])
+    s = score_story(item, [case], template=load_template(), scorer=scorer)
+    # the renderer writes the step as a sentence ("When I inspect ...", "Then the API ..."), so
+    # what is left to find is the cut title and the placeholder
+    assert s.style == {"truncated_name": 1, "step_case": 0, "bare_when": 0, "repeated_step": 0,
+                       "placeholder_data": 1}
+    m = aggregate([s])
+    assert m["style_defect_rate"] == 1.0 and m["style_truncated_name"] == 1
+    assert m["status_code_recall"] == 1.0 and m["reference_precision"] == 1.0

@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from agent.models import AcceptanceCriterion, CaseSet, Epic, Finding, Flow, SourceRef, Step, Story, UATCase
 from agent.renderers.common import one_line
 from agent.renderers.csv_export import render_csv
-from agent.renderers.gherkin import case_tags, render_features
+from agent.renderers.gherkin import action_text, case_tags, clause_text, observations, persona_step, render_features
 from agent.renderers.jira_wiki import case_to_wiki, wiki_to_case
 from agent.renderers.markdown import render_markdown
 from agent.renderers.xray import xray_tests
@@ -82,9 +82,19 @@ class _Html(HTMLParser):
 
 
 def _expected_steps(case: UATCase) -> int:
-    givens = [p for p in [case.persona, *case.preconditions] if p.strip()] + (["data"] if case.test_data else [])
-    whens = sum(1 for s in case.steps if one_line(s.action) or one_line(s.data))
-    return len(givens) + whens + sum(1 for s in case.steps if s.expected.strip())
+    """The steps casewright means to write: persona, preconditions, the data table's Given, a When per
+    action and a Then/And per observation, each said once in a scenario (as the renderer does)."""
+    intended = [clause_text(persona_step(case.persona))] if case.persona.strip() else []
+    intended += [clause_text(p) for p in case.preconditions if p.strip()]
+    intended += ["the test data is:"] if case.test_data else []
+    for s in case.steps:
+        action, data = one_line(s.action), one_line(s.data)
+        if action or data:
+            intended.append(f"{action_text(action)} (data: {data})" if action and data
+                            else action_text(action) if action else f"I use the data: {data}")
+        intended += observations(s.expected)
+    distinct = {" ".join(t.lower().split()) for t in intended}
+    return len(distinct - {""})
 
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None,
