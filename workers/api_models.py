@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from agent.configuration import FORMATS, WRITE_BACK_MODES
 from connectors.jira_keys import KEY_PATTERN, MAX_KEY_LENGTH
+from workers.dedupe import DELIVERY_ID_PATTERN, MAX_DELIVERY_ID
 from workers.triggers import SIGNATURE_PATTERN
 
 MAX_BODY_BYTES = 10 * 2**20  # Jira issue webhooks are far smaller; refuse anything bigger
@@ -113,8 +114,8 @@ JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
          "schema": {"type": "string", "pattern": SIGNATURE_PATTERN}},
         {"name": "X-Atlassian-Webhook-Identifier", "in": "header", "required": False,
          "description": "Jira's id of the delivery, the same on its retries; used to drop duplicates "
-                        "(a digest of the body is used without it)",
-         "schema": {"type": "string"}},
+                        "(a digest of the body is used without it); at most 200 printable ASCII characters",
+         "schema": {"type": "string", "maxLength": MAX_DELIVERY_ID, "pattern": DELIVERY_ID_PATTERN}},
     ],
     "requestBody": {
         "required": True,

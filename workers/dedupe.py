@@ -11,6 +11,7 @@ that Jira's next retry is processed: a delivery is never lost and never handled 
 from __future__ import annotations
 
 import hashlib
+import re
 
 import redis
 
@@ -18,6 +19,8 @@ from connectors.errors import CasewrightError
 
 PENDING = "pending"
 MAX_DELIVERY_ID = 200
+DELIVERY_ID_PATTERN = r"^[\x20-\x7e]*$"  # printable ASCII; the OpenAPI document says the same
+_DELIVERY_ID = re.compile(DELIVERY_ID_PATTERN)
 """Longest X-Atlassian-Webhook-Identifier accepted (Jira sends a UUID); longer ones are refused,
 never cut: two ids cut to the same prefix would make one delivery look like a duplicate."""
 
@@ -55,10 +58,11 @@ class DeliveryDedupe:
 def delivery_id_for(identifier: str | None, raw_body: bytes) -> str:
     """The delivery's identity: Jira's identifier header, else a digest of the exact body
     (Jira Data Center sends no identifier; a retried delivery repeats the body byte for byte)."""
-    if identifier and identifier.strip():
-        ident = identifier.strip()
-        if len(ident) > MAX_DELIVERY_ID or not ident.isprintable():
+    if identifier and identifier.strip(" "):
+        ident = identifier.strip(" ")
+        if len(ident) > MAX_DELIVERY_ID or not _DELIVERY_ID.fullmatch(ident):
             raise CasewrightError(f"X-Atlassian-Webhook-Identifier must be at most {MAX_DELIVERY_ID} printable "
-                                  f"characters (Jira sends a UUID); this one has {len(ident)}")
+                                  f"ASCII characters (Jira sends a UUID); this one has {len(ident)} characters"
+                                  + ("" if _DELIVERY_ID.fullmatch(ident) else ", some of them not printable ASCII"))
         return ident
     return "sha256-" + hashlib.sha256(raw_body).hexdigest()
