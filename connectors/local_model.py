@@ -123,8 +123,8 @@ class LocalModelServer:
         return argv
 
     def start(self) -> "LocalModelServer":
-        check_engine()
         self.model_path = check_model_file(self.model_path) if self.model_path else packaged_model_path()
+        check_engine()
         if not self.port:
             self.port = free_port(self.host)
         self._log = tempfile.TemporaryFile(mode="w+b")

@@ -3,6 +3,8 @@ no key and no network (connectors/local_model.py runs it)."""
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -42,6 +44,8 @@ def serve(
     server = LocalModelServer(model_path=model, port=port, n_ctx=context, threads=threads or None)
     console.print("starting the local model server ...")
     server.start()
+    # SIGTERM (a service manager, `kill`) stops the server too, not only Ctrl-C
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         console.print(f"[bold]casewright llm serve[/]: {escape(str(server.model_path))} as model 'local' "
                       f"on {server.base_url}", soft_wrap=True)
