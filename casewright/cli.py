@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "knowledge",
     "jira",
     "finetune",
+    "llm",
 ]
 
 for _name in COMMAND_MODULES:
