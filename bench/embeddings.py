@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from agent.knowledge.base import workspace_chunks  # noqa: E402
-from connectors.embeddings import BACKENDS, get_embedder  # noqa: E402
+from connectors.embedding_backends import BACKENDS  # noqa: E402
+from connectors.embeddings import get_embedder  # noqa: E402
 from connectors.workspace import SAMPLE_PATH, parse_workspace  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -21,6 +21,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from connectors.embedding_backends import DEFAULT_BACKEND, normalise_backend
 from connectors.errors import CasewrightError
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,6 @@ _PACKAGED_ALIASES = {
     "sentence-transformers/all-minilm-l6-v2",
 }
 DEFAULT_BATCH_SIZE = 32
-BACKENDS = ("torch", "onnx", "onnx-int8")  # CASEWRIGHT_EMBEDDING_BACKEND; the onnx ones: connectors/onnx_embedder.py
-DEFAULT_BACKEND = "torch"
 
 
 class EmbeddingModelError(CasewrightError):
@@ -101,11 +100,10 @@ def embedding_slug(name: str, backend: str = DEFAULT_BACKEND) -> str:
 
 
 def check_backend(backend: str) -> str:
-    value = (backend or DEFAULT_BACKEND).strip().lower()
-    if value not in BACKENDS:
-        raise EmbeddingModelError(f"unknown embedding backend '{backend}'; "
-                                  f"choose from {', '.join(BACKENDS)}")
-    return value
+    name, problem = normalise_backend(backend)
+    if problem:
+        raise EmbeddingModelError(problem)
+    return name
 
 
 _cache: dict[tuple, TextEncoder] = {}

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from connectors.embedding_backends import normalise_backend
 from connectors.errors import CasewrightError
 
 
@@ -40,12 +41,10 @@ def _env(*names: str) -> AliasChoices:
 
 
 def _embedding_backend(value: Any) -> str:
-    from connectors.embeddings import check_backend  # the one list of backends
-
-    try:
-        return check_backend(str(value or ""))
-    except CasewrightError as exc:
-        raise ValueError(str(exc)) from None
+    name, problem = normalise_backend(str(value or ""))
+    if problem:
+        raise ValueError(problem)
+    return name
 
 
 class Settings(BaseSettings):

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.embeddings import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL, embedding_slug
+from connectors.embedding_backends import BACKENDS, DEFAULT_BACKEND
+from connectors.embeddings import DEFAULT_MODEL, embedding_slug
 from connectors.settings import STORE_LOCK_WAIT_S
 
 RULE_KINDS = ["page_section"]
