@@ -109,6 +109,11 @@ class LLMGenerator:
             for n, case in enumerate(batch.cases):
                 if case.story_key != story.key:
                     problems.append(f"- cases.{n}.story_key is {case.story_key!r}; it must be {story.key!r}")
+                if not case.title.strip():
+                    problems.append(f"- cases.{n}.title is empty; give the case a title that says what it verifies")
+                if known and not case.criterion_ids:
+                    problems.append(f"- cases.{n}.criterion_ids is empty; name the criterion it verifies "
+                                    f"({', '.join(sorted(known))})")
                 unknown = [cid for cid in case.criterion_ids if cid not in known]
                 if unknown:
                     problems.append(f"- cases.{n}.criterion_ids names {', '.join(unknown)}, which story "

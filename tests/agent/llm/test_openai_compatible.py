@@ -112,6 +112,26 @@ def test_malformed_json_content_is_repaired_once(stub):
     assert out.usage["generate"]["calls"] == 2 and out.usage["generate"]["repairs"] == 1
 
 
+def test_a_case_with_no_title_or_no_criterion_is_sent_back_for_repair(stub):
+    """A small real model answered with a schema-valid case that named no criterion and had no title."""
+    calls = []
+
+    def flawed_once(body):
+        answer = cases_answer(user_text(body))
+        if not calls:
+            answer["cases"][0]["criterion_ids"] = []
+            answer["cases"][1]["title"] = "  "
+        calls.append(1)
+        return answer
+
+    stub.responder = flawed_once
+    out = _gen(stub).generate_story(STORY)
+    assert len(stub.requests) == 2
+    repair = stub.requests[1].body["messages"][-1]["content"]
+    assert "cases.0.criterion_ids is empty" in repair and "cases.1.title is empty" in repair
+    assert out.repaired and all(c.criterion_ids and c.title.strip() for c in out.cases)
+
+
 def test_malformed_json_twice_falls_back(stub):
     stub.malformed_next("content", times=2)
     out = _gen(stub).generate_story(STORY, fallback=lambda s: [])
