@@ -132,9 +132,10 @@ JIRA_WEBHOOK_OPENAPI: dict[str, Any] = {
                                          "a Jira issue key, else the delivery is refused with 400",
                           "properties": {"key": _KEY_SCHEMA,
                                          "fields": {"type": "object", "additionalProperties": True,
-                                                    "properties": {"parent": {
-                                                        "type": "object", "additionalProperties": True,
-                                                        "properties": {"key": _KEY_SCHEMA}}}}},
+                                                    "properties": {"parent": {  # null or no key: no parent
+                                                        "type": ["object", "null"], "additionalProperties": True,
+                                                        "properties": {"key": {"anyOf": [_KEY_SCHEMA,
+                                                                                         {"type": "null"}]}}}}}},
                           "additionalProperties": True},
                 "changelog": {"type": "object", "additionalProperties": True,
                               "properties": {"items": {"type": "array", "items": {"type": "object"}}}},
