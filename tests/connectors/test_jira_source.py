@@ -13,7 +13,7 @@ from agent.intake.epic import load_epic
 from connectors.errors import CasewrightError
 from connectors.jira_source import JiraSource
 from connectors.workspace import SAMPLE_PATH, load_workspace
-from support.sandbox import FAST_RETRY, sample_doc, source_for, start_sandbox
+from support.sandbox import FAST_RETRY, datacenter_doc, sample_doc, source_for, start_sandbox
 
 
 def _comparable(bundle):
@@ -63,11 +63,7 @@ def test_custom_fields_resolve_by_name_through_the_field_list(tmp_path):
 
 
 def test_data_center_epic_link_field(tmp_path):
-    doc = sample_doc()
-    for issue in doc["issues"]:  # Data Center: stories point at the epic through "Epic Link", no parent
-        parent = issue["fields"].pop("parent", None)
-        if parent and issue["fields"]["issuetype"]["name"] == "Story":
-            issue["fields"]["customfield_10014"] = parent["key"]
+    doc = datacenter_doc()
     server, creds = start_sandbox("datacenter", seed=doc)
     try:
         src = source_for(server, creds)

@@ -8,7 +8,7 @@ import pytest
 from agent.intake.epic import UnknownEpicError, load_epic
 from connectors.errors import CasewrightError
 from connectors.workspace import load_workspace, parse_workspace
-from support.sandbox import sample_doc, source_for, start_sandbox
+from support.sandbox import datacenter_doc, sample_doc, source_for, start_sandbox
 
 
 def test_a_story_key_from_a_workspace_names_its_epic():
@@ -37,11 +37,7 @@ def test_a_story_key_from_live_jira_names_its_epic(sandbox):
 
 
 def test_a_story_key_from_data_center_names_its_epic_through_epic_link(tmp_path):
-    doc = sample_doc()
-    for issue in doc["issues"]:  # Data Center: stories point at the epic through "Epic Link", no parent
-        parent = issue["fields"].pop("parent", None)
-        if parent and issue["fields"]["issuetype"]["name"] == "Story":
-            issue["fields"]["customfield_10014"] = parent["key"]
+    doc = datacenter_doc()
     server, creds = start_sandbox("datacenter", seed=doc)
     try:
         with pytest.raises(CasewrightError, match="ER-10 is a Story, not an epic; it belongs to epic ER-8"):

@@ -59,6 +59,17 @@ def sample_doc() -> dict:
     return json.loads(SAMPLE_PATH.read_text(encoding="utf-8"))
 
 
+def datacenter_doc() -> dict:
+    """The sample as Data Center holds it: stories point at their epic through "Epic Link"
+    (customfield_10014), not through a parent."""
+    doc = sample_doc()
+    for issue in doc["issues"]:
+        parent = issue["fields"].pop("parent", None)
+        if parent and issue["fields"]["issuetype"]["name"] == "Story":
+            issue["fields"]["customfield_10014"] = parent["key"]
+    return doc
+
+
 def source_for(server: SandboxServer, creds: Creds, **kwargs):
     """A JiraSource (with Confluence at the same root, as the sandbox serves both) on `server`."""
     from connectors.confluence_source import ConfluenceSource
