@@ -105,6 +105,9 @@ class Configuration:
     max_revise_rounds: int = 2
     coverage: str | None = None
     """gaps or all (COVERAGE_MODES); None: the house template's `coverage`."""
+    coverage_judge: bool | None = None
+    """With a model: let it decide the mapping's borderline pairs (agent/llm/judge.py); None: the
+    house template's `coverage_judge`. Without a model there is no judge."""
     llm: dict[str, Any] = field(default_factory=dict)
     """Model options (LLM_OPTIONS); missing ones take their defaults."""
     llm_unavailable: str = "fallback"

@@ -157,6 +157,8 @@ class HouseTemplate(_Section):
     """Where the business action happens, appended to story actions, e.g. 'in the service console'."""
     coverage: Literal["gaps", "all"] = "gaps"
     """For stories that already have tests: generate only what they leave uncovered (gaps), or every case (all)."""
+    coverage_judge: bool = True
+    """With a model configured, it decides the borderline test-criterion pairs of the mapping (docs/coverage.md)."""
     tools: dict[Literal["xray", "zephyr", "testrail"], ToolFields] = Field(default_factory=_tool_defaults)
     """Field maps per test-management tool, each entry over the tool's defaults (`_tool_defaults`)."""
 

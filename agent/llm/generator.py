@@ -158,16 +158,17 @@ class LLMGenerator:
     def generate_story(self, story: Story, *, rules: Sequence[tuple[SourceRef, str]] = (),
                        examples: Sequence[UATCase | tuple[SourceRef, str]] = (), flows: Sequence[str] = (),
                        fallback: Fallback | None = None, node: str = "generate",
-                       on_unavailable: str = "fallback") -> StoryOutcome:
+                       on_unavailable: str = "fallback", probes: Sequence[UATCase] = ()) -> StoryOutcome:
         """The story's cases. When the API stays unavailable: with on_unavailable="fallback" the
         rules write them (finding `llm-unavailable`); with "raise" LLMUnavailable propagates, so a
-        background job can retry later instead of writing rule-made cases."""
+        background job can retry later instead of writing rule-made cases. `probes`: in gap mode,
+        the only negative/boundary cases wanted for criteria existing tests already verify."""
         ledger = Ledger()
         schema = self.cases_caller.schema_in_prompt
 
         def render(part: Story, part_rules: list, part_examples: list) -> str:
             return prompts.render_generate(part, template=self.template_text, rules=part_rules,
-                                           examples=part_examples, flows=flows, schema=schema)
+                                           examples=part_examples, flows=flows, schema=schema, probes=probes)
 
         ranked_examples = [*story.approved_cases, *examples][:prompts.MAX_EXAMPLES]
         cases: list[UATCase] = []

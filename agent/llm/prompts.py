@@ -19,9 +19,9 @@ from typing import Any
 
 from agent.models import Epic, Finding, SourceRef, Story, UATCase
 
-PROMPT_NAMES = ("system", "generate", "revise", "plan")
+PROMPT_NAMES = ("system", "generate", "revise", "plan", "judge_system", "judge")
 _TAGS = ("story", "criteria", "rules", "rule", "examples", "example", "findings", "reviewer",
-         "template", "epic", "previous_cases", "system", "instructions")
+         "template", "epic", "previous_cases", "system", "instructions", "test", "criterion")
 _TAG_RE = re.compile(r"<\s*(/?)\s*(" + "|".join(_TAGS) + r")\b", re.I)
 MAX_RULE_CHARS = 3000
 MAX_EXAMPLES = 3
@@ -128,16 +128,28 @@ def template_text(template: object) -> str:
     return str(template)
 
 
+def probes_note(story: Story, probes: Sequence[UATCase]) -> str:
+    """Gap mode: for criteria existing tests already verify, only the probes they leave untried."""
+    mine = {c.id for c in story.criteria}
+    probes = [p for p in probes if set(p.criterion_ids) & mine]
+    if not probes:
+        return ""
+    ids = ", ".join(dict.fromkeys(cid for p in probes for cid in p.criterion_ids if cid in mine))
+    lines = [f"- [{', '.join(p.criterion_ids)}] {p.kind}: {' '.join(data(p.title).split())}" for p in probes]
+    return (f"Existing tests already verify {ids} as written: for those, write only these {'/'.join(sorted({p.kind for p in probes}))} "
+            "cases, whose values no existing test tries:\n" + "\n".join(lines) + "\n")
+
+
 def render_generate(story: Story, *, template: str, rules: Sequence[tuple[SourceRef, str]] = (),
                     examples: Sequence[UATCase | tuple[SourceRef, str]] = (), flows: Sequence[str] = (),
-                    schema: dict | None = None) -> str:
+                    schema: dict | None = None, probes: Sequence[UATCase] = ()) -> str:
     flow_note = ""
     if flows:
         flow_note = ("This story takes part in these end-to-end flows; add one end_to_end case per flow "
                      "that starts from this story's outcome:\n" + "\n".join(f"- {data(f)}" for f in flows) + "\n")
     return load_template("generate").substitute(
         template=data(template), story=story_block(story), criteria=criteria_block(story),
-        rules=rules_block(rules), examples=examples_block(examples), flow_note=flow_note,
+        rules=rules_block(rules), examples=examples_block(examples), flow_note=flow_note + probes_note(story, probes),
         story_key=story.key, schema_note=schema_note(schema)).strip()
 
 
@@ -173,6 +185,18 @@ def render_plan(epic: Epic, stories: Sequence[Story], *, schema: dict | None = N
     return load_template("plan").substitute(
         epic_key=data(epic.key), epic_summary=data(epic.summary), epic_description=data(epic.description)[:4000],
         stories="\n".join(blocks) or "(none)", schema_note=schema_note(schema)).strip()
+
+
+MAX_JUDGED_CHARS = 2000
+
+
+def render_judge(test_key: str, test_title: str, test_text: str, criterion_id: str, criterion_text: str,
+                 *, schema: dict | None = None) -> str:
+    """The coverage judge's question: does this test verify this criterion (agent/llm/judge.py)?"""
+    return load_template("judge").substitute(
+        test_key=data(test_key), test_title=" ".join(data(test_title).split()),
+        test_text=data(test_text)[:MAX_JUDGED_CHARS], criterion_id=data(criterion_id),
+        criterion_text=" ".join(data(criterion_text).split()), schema_note=schema_note(schema)).strip()
 
 
 def repair_prompt(error: str, previous_output: str) -> str:

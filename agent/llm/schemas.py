@@ -1,5 +1,6 @@
-"""The JSON schemas a language model answers in: a story's UAT cases (`{"cases": [UATCase]}`) and an
-epic's plan (the stories in scope and the end-to-end flows)."""
+"""The JSON schemas a language model answers in: a story's UAT cases (`{"cases": [UATCase]}`), an
+epic's plan (the stories in scope and the end-to-end flows), and the coverage judge's verdict on
+one test and one criterion (`{"verifies": bool, "reason": str}`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from agent.models import Flow, UATCase
 
 CASES_SCHEMA_NAME = "uat_cases"
 PLAN_SCHEMA_NAME = "uat_plan"
+JUDGE_SCHEMA_NAME = "coverage_judgement"
 
 
 class CaseBatch(BaseModel):
@@ -27,6 +29,13 @@ class PlanOutput(BaseModel):
     notes: str = ""
 
 
+class JudgeAnswer(BaseModel):
+    """What the coverage judge returns for one test and one criterion."""
+
+    verifies: bool = Field(description="True when running the test would show that the criterion holds")
+    reason: str = Field("", description="Why, in one sentence")
+
+
 def _schema(model: type[BaseModel], name: str, description: str) -> dict[str, Any]:
     schema = model.model_json_schema()
     schema["title"] = name
@@ -36,3 +45,4 @@ def _schema(model: type[BaseModel], name: str, description: str) -> dict[str, An
 
 CASES_SCHEMA = _schema(CaseBatch, CASES_SCHEMA_NAME, "UAT test cases for one user story")
 PLAN_SCHEMA = _schema(PlanOutput, PLAN_SCHEMA_NAME, "The stories in scope and the end-to-end flows of an epic")
+JUDGE_SCHEMA = _schema(JudgeAnswer, JUDGE_SCHEMA_NAME, "Whether an existing test verifies an acceptance criterion")

@@ -156,11 +156,13 @@ def _prompt_tokens(messages: list[BaseMessage], caller: StructuredCaller) -> int
 
 
 def ask(caller: StructuredCaller, user: str, validate: Callable[[Any], Any], node: str,
-        ledger: Ledger, spec: ModelSpec, budget: TokenBudget | None = None) -> tuple[Any, str | None, bool]:
+        ledger: Ledger, spec: ModelSpec, budget: TokenBudget | None = None,
+        system: str | None = None) -> tuple[Any, str | None, bool]:
     """One question, one repair: (validated result or None, last error, repaired?). `validate` raises
     ValidationError or AnswerInvalid for an answer that does not fit; that error goes back to the model.
-    With a token budget, each call waits until its prompt and answer fit the minute's tokens."""
-    messages: list[BaseMessage] = [SystemMessage(prompts.system_prompt()), HumanMessage(user)]
+    With a token budget, each call waits until its prompt and answer fit the minute's tokens.
+    `system`: another system prompt than the case writer's (the coverage judge's)."""
+    messages: list[BaseMessage] = [SystemMessage(system or prompts.system_prompt()), HumanMessage(user)]
     error: str | None = None
     for attempt in range(2):
         slot = budget.acquire(_prompt_tokens(messages, caller)) if budget is not None else None

@@ -2,7 +2,8 @@
 max_concurrency) writes that story's cases: by the configured model, or by the deterministic
 generator. A model whose answers stay invalid, or whose API stays unavailable, hands the story
 to the deterministic generator with a finding (or, with llm_unavailable = raise, stops the run
-so a background job can retry it from its checkpoint)."""
+so a background job can retry it from its checkpoint). In gap mode the model is asked only for the
+criteria existing tests leave open and the probes they do not exercise (agent/generation/gaps.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from agent.context import RunContext
-from agent.generation.gaps import gap_cases
+from agent.generation.gaps import gap_cases, gap_story
 from agent.generation.rules import generate_for_story
 from agent.llm.prompts import split_retrieved
 from agent.models import Finding, Story, UATCase
@@ -68,12 +69,18 @@ def generate(task: StoryTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return {"cases": cases, "findings": result.findings + notes,
                 "usage": node_usage(f"generate:{story.key}", t0)}
 
-    def fallback(s: Story) -> list[UATCase]:
-        return generate_for_story(s, ctx.template, retrieved).cases
+    def fallback(_: Story) -> list[UATCase]:
+        return generate_for_story(story, ctx.template, retrieved).cases  # the whole story; only_gaps filters
 
+    asked, probes = story, []
+    if task.get("covered"):  # gap mode: the prompt names only what existing tests leave open
+        asked, probes = gap_story(story, set(task["covered"]), fallback(story))
+        if asked is None:
+            cases, notes = only_gaps(task, [])
+            return {"cases": cases, "findings": notes, "usage": node_usage(f"generate:{story.key}", t0)}
     rules, examples = split_retrieved(retrieved)
-    outcome = gen.generate_story(story, rules=rules, examples=examples, fallback=fallback,
-                                 on_unavailable=ctx.config.llm_unavailable)
+    outcome = gen.generate_story(asked, rules=rules, examples=examples, fallback=fallback,
+                                 on_unavailable=ctx.config.llm_unavailable, probes=probes)
     cases, notes = only_gaps(task, outcome.cases)
     return {"cases": cases, "findings": outcome.findings + notes, "llm_usage": outcome.usage,
             "usage": node_usage(f"generate:{story.key}", t0, outcome.usage.get("generate", {}).get("calls", 0))}

@@ -1,6 +1,7 @@
 """map_tests: which criteria each story's existing tests verify (agent/review/mapping.py), which
 of those tests are stale (agent/review/staleness.py), and the run's coverage mode: `gaps` (the
-generate branches write only what the existing tests leave uncovered) or `all`."""
+generate branches write only what the existing tests leave uncovered) or `all`. With a model
+configured (and `coverage_judge` on), the model decides the borderline pairs (agent/llm/judge.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import RunContext
+from agent.llm.judge import NODE as JUDGE_NODE
+from agent.llm.judge import ModelJudge
 from agent.models import Finding, StaleTest
 from agent.review.mapping import Mapper
 from agent.review.staleness import load_memory, save_memory, story_staleness
@@ -33,6 +36,15 @@ def _stale_finding(t: StaleTest) -> Finding:
                    case_id=t.test_key, message=f"{what}; {todo}")
 
 
+def _judge(ctx: RunContext) -> ModelJudge | None:
+    """The model judge of borderline pairs: when a model is configured and `coverage_judge` is on."""
+    wanted = ctx.config.coverage_judge
+    if wanted is None:
+        wanted = ctx.template.coverage_judge
+    generator = ctx.generator if wanted else None
+    return ModelJudge.of(generator) if generator is not None else None
+
+
 def map_tests(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     ctx = runtime.context
@@ -43,7 +55,8 @@ def map_tests(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     encoder = None
     if _needs_encoder(stories):
         encoder = ctx.services.embedder or get_embedder(ctx.store.embedding_model)
-    links = Mapper(encoder=encoder).map_stories(stories)
+    judge = _judge(ctx)
+    links = Mapper(encoder=encoder, judge=judge).map_stories(stories)
     stale: list[StaleTest] = []
     texts = {c.id: c.text for s in stories for c in s.criteria}
     for story in stories:
@@ -53,5 +66,10 @@ def map_tests(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
                                         texts)
         save_memory(ctx.config.data_dir, story.key, memory)
         stale += found
-    return {"links": links, "stale_tests": stale, "coverage_mode": mode,
-            "findings": [_stale_finding(t) for t in stale], "usage": node_usage("map_tests", t0)}
+    findings = [_stale_finding(t) for t in stale]
+    update: dict[str, Any] = {"links": links, "stale_tests": stale, "coverage_mode": mode}
+    if judge is not None and judge.judgements:
+        findings += judge.findings({c.id: s.key for s in stories for c in s.criteria})
+        update["llm_usage"] = judge.ledger.usage
+    calls = judge.ledger.usage.get(JUDGE_NODE, {}).get("calls", 0) if judge is not None else 0
+    return {**update, "findings": findings, "usage": node_usage("map_tests", t0, calls)}

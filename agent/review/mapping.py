@@ -11,8 +11,9 @@ In this order, the first that applies decides for a test:
    limits, status codes) is verified by a test that states one of them and, when the criterion
    names a condition ("400 if an invalid account ID is supplied"), is about that condition: a
    cosine similarity of at least `SIMILARITY_THRESHOLD` between the test and the condition. Any
-   other criterion needs that similarity between the test and the whole criterion. A judge (`Judge`, e.g. a language model)
-   may decide the pairs that score within `JUDGE_MARGIN` of the threshold.
+   other criterion needs that similarity between the test and the whole criterion. A judge (`Judge`:
+   the run's language model, agent/llm/judge.py) decides the pairs that score within `JUDGE_MARGIN`
+   of the threshold; when it gives no verdict, the threshold does.
 
 The threshold is calibrated by bench/mapping_calibration.py (docs/coverage.md says how).
 Criteria a test names that no longer exist are not links: agent/review/staleness.py reports them.
@@ -40,8 +41,9 @@ JUDGE_MARGIN = 0.08
 NUMERIC_KINDS = {"amount", "percentage", "quantity", "status code"}
 _STATUS_CODE = re.compile(r"\b(?:HTTP|status|code|respon\w*|returns?)\b[^.;\n]{0,40}?\b([1-5]\d\d)\b", re.I)
 
-Judge = Callable[[ExistingTest, AcceptanceCriterion, float], bool]
-"""Decides a borderline pair: does this test verify this criterion (given their similarity)?"""
+Judge = Callable[[ExistingTest, AcceptanceCriterion, float], "bool | None"]
+"""Decides a borderline pair: does this test verify this criterion (given their similarity)? None:
+no verdict (the judge failed), the threshold decides. agent/llm/judge.py is the model judge."""
 
 
 def test_query(test: ExistingTest) -> str:
@@ -124,8 +126,11 @@ class Mapper:
                     if not test_numbers & criterion_numbers[n] or score < NUMBER_FLOOR:
                         continue
                     score = float(sims[row, len(criteria) + n]) if conditions[n] else 1.0
+                verdict = None
                 if self.judge is not None and abs(score - self.threshold) < JUDGE_MARGIN:
-                    if self.judge(test, c, score):
+                    verdict = self.judge(test, c, score)
+                if verdict is not None:
+                    if verdict:
                         out.setdefault(story.key, []).append(
                             CriterionLink(test_key=test.key, criterion_id=c.id, how="judge", score=round(score, 4)))
                 elif score >= self.threshold:

@@ -49,7 +49,7 @@ def missing_tool_settings(mode: str, settings: object) -> list[str]:
 
 def build_configuration(*, source: str, formats: list[str], out: Path, template: Optional[Path],
                         write_back: str, dry_run: bool, review: bool, stories: Optional[str],
-                        coverage: Optional[str] = None) -> Configuration:
+                        coverage: Optional[str] = None, coverage_judge: Optional[bool] = None) -> Configuration:
     """The run these options ask for, on top of the settings (the workers build theirs the same way)."""
     settings = get_settings()
     if write_back not in WRITE_BACK_MODES:
@@ -75,7 +75,7 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
     return Configuration.from_settings(
         settings, source=source, template_path=str(template) if template else None, formats=formats,
         out_dir=str(out), write_back=write_back, dry_run=dry_run, review=review, coverage=coverage,
-        story_keys=[check_issue_key(s, "--stories key") for s in stories.split(",") if s.strip()] if stories else None)
+        coverage_judge=coverage_judge, story_keys=[check_issue_key(s, "--stories key") for s in stories.split(",") if s.strip()] if stories else None)
 
 
 def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
@@ -138,6 +138,9 @@ def register(app: typer.Typer) -> None:
         resume: Optional[str] = typer.Option(None, "--resume", help="Continue an interrupted run by its id"),
         coverage: Optional[str] = typer.Option(None, "--coverage", help="gaps: only what existing tests leave "
                                                "uncovered; all: every case (default: the house template's)"),
+        coverage_judge: Optional[bool] = typer.Option(None, "--coverage-judge/--no-coverage-judge",
+                                                      help="With a model: let it decide borderline test-criterion "
+                                                      "pairs (default: the house template's coverage_judge)"),
     ) -> None:
         """Generate UAT cases for one epic."""
         epic = check_issue_key(epic, "epic key")
@@ -151,7 +154,7 @@ def register(app: typer.Typer) -> None:
             raise CasewrightError(f"workspace file not found: {source}")
         cfg = build_configuration(source=src, formats=parse_formats(fmt), out=out, template=template,
                                   write_back=write_back, dry_run=dry_run, review=review, stories=stories,
-                                  coverage=coverage)
+                                  coverage=coverage, coverage_judge=coverage_judge)
         try:
             result = run_with_progress(epic, cfg, run_id=resume, resume=bool(resume))
         except CasewrightError:

@@ -20,7 +20,7 @@ function that turns a request into the JSON answer. Every request is recorded.
 The default answer function (`uat_responder`) reads the conventions of casewright's prompts
 (`<story key="...">`, criterion lines `[KEY/AC-n] text`) and answers a plan or a batch of
 UAT cases that cover each criterion with its own words, so a run against it is complete and
-grounded. It knows nothing of casewright's Python types: connectors never import the agent.
+grounded; asked for a coverage judgement (`<test>`, `<criterion>`), it answers by word overlap. It knows nothing of casewright's Python types: connectors never import the agent.
 
     with OpenAIStub(latency_s=0.5) as stub:
         ChatOpenAI(model="stub", base_url=stub.base_url, api_key="x")
@@ -297,7 +297,25 @@ def uat_responder(body: dict[str, Any]) -> dict[str, Any]:
     text = user_text(body)
     if "plan" in name:
         return plan_answer(text)
+    if "judge" in name:
+        return judge_answer(text)
     return cases_answer(text)
+
+
+_TEST = re.compile(r'<test key="[^"]*">(.*?)</test>', re.S)
+_JUDGED = re.compile(r'<criterion id="[^"]*">(.*?)</criterion>', re.S)
+
+
+def judge_answer(prompt: str) -> dict[str, Any]:
+    """The coverage judge's verdict: the test verifies the criterion when it states at least half of
+    the criterion's longer words (a plain rule, so a run against the stub is repeatable)."""
+    test, crit = _TEST.search(prompt), _JUDGED.search(prompt)
+    if not test or not crit:
+        return {"verifies": False, "reason": "no test or criterion in the question"}
+    words = {w for w in re.findall(r"\w+", crit.group(1).lower()) if len(w) > 3}
+    found = words & set(re.findall(r"\w+", test.group(1).lower()))
+    share = len(found) / len(words) if words else 0.0
+    return {"verifies": share >= 0.5, "reason": f"the test states {len(found)} of the criterion's {len(words)} words"}
 
 
 def plan_answer(prompt: str) -> dict[str, Any]:

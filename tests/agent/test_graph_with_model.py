@@ -73,7 +73,9 @@ def test_revise_rounds_follow_review_findings_for_affected_stories_only(tmp_path
         return cases_json(key, crits[:2])  # ER-2: first two criteria only
 
     model = _register(model_name, ScriptedChatModel(script=script))
-    result = generate_epic("ER-1", _cfg(tmp_path, model_name, ["ER-2", "ER-3"]), _services(model_name), concurrency=2)
+    # coverage=all: ER-2 has approved tests, and gap mode would not ask for the criteria they cover
+    result = generate_epic("ER-1", _cfg(tmp_path, model_name, ["ER-2", "ER-3"], coverage="all"),
+                           _services(model_name), concurrency=2)
 
     revise_prompts = [first_prompt(p) for p in model.prompts if is_revise(p)]
     assert len(revise_prompts) == 1
