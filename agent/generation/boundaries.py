@@ -1,5 +1,12 @@
 """Limits, thresholds and enumerations found in requirement text, and the values that test them
-just inside and just outside ("up to 21 days" -> 21 accepted, 22 rejected)."""
+just inside and just outside ("up to 21 days" -> 21 accepted, 22 rejected).
+
+A count keeps the noun it counts and its window: "at most 2 payment extensions in any rolling 12
+months" probes "2 payment extensions in any rolling 12 months" and "a 3rd payment extension in
+any rolling 12 months", never a bare "2". Where the noun is not after the number it is taken from
+the words before it ("Maximum authorised persons per account: up to 2"). Two limits are one when
+they have the same kind and the same quantity (agent/review/values.py `base_quantity`: "35
+calendar days" and "35 days", "12 months" and "1 year"; not "365 days", not business days)."""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS, canonical_unit
+from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS, base_quantity, canonical_unit
 
 _NUM = r"(?P<cur>[" + CURRENCY_SYMBOLS + r"])?\s?(?P<num>" + NUMBER + r")\s?(?P<pct>%)?"
 _UNIT = r"(?:\s*(?P<unit>" + UNITS + r")\b)?"
@@ -32,6 +39,8 @@ _RANGE = re.compile(
     + r"\s+and\s+" + _NUM.replace("?P<", "?P<b_") + _UNIT.replace("?P<unit>", "?P<b_unit>"),
     re.I,
 )
+_COUNTED_BEFORE = re.compile(r"\b(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|one|two|three|four|five)"
+                             r"\s+(?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*s?\s*$", re.I)
 _TIME = re.compile(r"\b(before|after|by|no later than)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b", re.I)
 
 
@@ -43,8 +52,13 @@ class Limit:
     currency: str
     percent: bool
     phrase: str  # the words as written, e.g. "up to 21 days"
+    noun: str = ""  # what a count counts, e.g. "payment extensions" (empty for amounts and measures)
+    scope: str = ""  # a count's window, e.g. "in any rolling 12 months", "per account"
 
     def render(self, value: Decimal) -> str:
+        if self.noun:
+            text = f"{value.normalize():f} {_number_form(self.noun, value)}"
+            return f"{text} {self.scope}" if self.scope else text
         if self.currency:
             return f"{self.currency}{value:,.2f}"
         text = f"{value.normalize():f}" if value == value.to_integral() else f"{value}"
@@ -58,6 +72,14 @@ class Limit:
                 unit += "s"
             text += f" {unit}"
         return text
+
+    def probe_text(self, value: Decimal, inside: bool) -> str:
+        """How a probe is named: a count one past its maximum as an ordinal ("a 3rd payment
+        extension in any rolling 12 months"), anything else as the value with its unit."""
+        if self.noun and not inside and self.kind == "max" and value == value.to_integral():
+            text = f"a {_ordinal(int(value))} {_number_form(self.noun, Decimal(1))}"
+            return f"{text} {self.scope}" if self.scope else text
+        return self.render(value)
 
     @property
     def step(self) -> Decimal:
@@ -101,8 +123,118 @@ def _dec(num: str) -> Decimal:
 
 
 def limit_key(lim: Limit) -> tuple:
-    """What makes two limits the same: "35 calendar days" and "35 days" are one limit."""
-    return (lim.kind, lim.value, canonical_unit(lim.unit), lim.currency)
+    """What makes two limits the same: "35 calendar days" and "35 days" are one limit, and so are
+    "12 months" and "1 year"; an amount or a percentage keeps its unit as written."""
+    if lim.currency or lim.percent:
+        return (lim.kind, lim.value.normalize(), canonical_unit(lim.unit), "", lim.currency, lim.percent)
+    if lim.noun:  # a count: what is counted ("payment extensions" and "extensions" are one)
+        return (lim.kind, lim.value.normalize(), _singular(lim.noun.split(" ")[-1]).lower(), lim.scope, "", False)
+    value, unit = base_quantity(lim.value, lim.unit)
+    return (lim.kind, value.normalize(), unit, "", "", False)
+
+
+# units that measure (a count of them needs no other noun); other units are counted things
+_MEASURES = {"business day", "day", "week", "fortnight", "month", "year", "hour", "minute", "second",
+             "character", "digit", "kwh", "mwh", "kw", "kb", "mb", "gb", "cent", "dollar", "percent"}
+_NOT_NOUN = set("""in per within during of for on at to from with by and or but is are was were be been can
+cannot may must should shall will would could than that which who whom whose the a an any each every no
+before after over under above below between until unless if when while so as it they this these those
+not only also just more less fewer most least""".split())
+_SCOPE = re.compile(r"^\s*(at (?:a|any one|one) time|at once|(?:in|per|within|during|every|each|over)\s+(?:(?:any|a|an|the|each|every|one|rolling|"
+                    r"calendar|consecutive|last|past|previous|same|single)\s+)*(?:\d+\s+)?[a-z][a-z-]*)(?![\w-])", re.I)
+_NUMBER_OF = re.compile(r"\bnumber of\s+((?:[a-z][a-z-]*\s+){0,2}?[a-z][a-z-]*)\s+(?:\w+\s+){0,3}$", re.I)
+_OF_TOTAL = re.compile(r"^\s*(of\s+(?:the\s+)?\d+\s+[a-z][a-z-]*)", re.I)
+_LEADING_LIMIT_WORDS = re.compile(r"^(?:(?:the|a|an|maximum|minimum|max|min|limit|cap|number|of|on|total)\b[\s.]*)+",
+                                  re.I)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _singular(word: str) -> str:
+    w = word.lower()
+    if w == "people":
+        return "person" if word.islower() else "Person"
+    if w.endswith("ies") and len(w) > 4:
+        return word[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _plural(word: str) -> str:
+    w = word.lower()
+    if w.endswith("y") and w[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    if w.endswith(("ch", "sh", "ss", "x")):
+        return word + "es"
+    return word if w.endswith("s") else word + "s"
+
+
+def _number_form(noun: str, value: Decimal) -> str:
+    """'payment extensions' for 2, 'payment extension' for 1 (the last word carries the number)."""
+    if noun.startswith("of "):
+        return noun
+    head, _, last = noun.rpartition(" ")
+    last = _singular(last) if value == 1 else _plural(_singular(last))
+    return f"{head} {last}" if head else last
+
+
+def _noun_words(tail: str) -> str:
+    """The noun right after a number ('authorised persons per account' -> 'authorised persons')."""
+    words = []
+    for word in re.findall(r"[A-Za-z][\w'-]*|\S", tail)[:4]:
+        if not re.fullmatch(r"[A-Za-z][\w'-]*", word) or word.lower() in _NOT_NOUN:
+            break
+        words.append(word)
+    # a verb right after ('2 attempts lock', '3 days passed') is not part of the noun
+    while len(words) > 1 and re.fullmatch(r"[a-z]+(?:ed|s)", words[-1]) and not words[-1].endswith(("ss", "ns", "ts",
+                                                                                                    "rs", "ys", "ds")):
+        words.pop()
+    return " ".join(words)
+
+
+def _count_noun(text: str, start: int, end: int, unit: str) -> tuple[str, str, int]:
+    """(noun, scope, end of the words used) of a count limit matched at text[start:end]; ('', '', end)
+    for an amount, a percentage or a measure."""
+    if unit and canonical_unit(unit) in _MEASURES:
+        return "", "", end
+    tail = text[end:]
+    of = _OF_TOTAL.match(tail)
+    if of and not unit:  # "at least 2 of the 3 identifiers"
+        return " ".join(of.group(1).split()), "", end + of.end()
+    more = _noun_words(tail)
+    noun = " ".join(x for x in (unit, more) if x)
+    used = end
+    if more:
+        used = end + tail.index(more) + len(more)
+    elif not unit:
+        before = text[:start]
+        m = _NUMBER_OF.search(before)
+        if m:
+            noun = m.group(1)
+            scope = _SCOPE.match(tail)
+            return noun, (" ".join(scope.group(1).split()) if scope else ""), end + (scope.end() if scope else 0)
+        else:  # "Maximum authorised persons per account: up to 2"
+            label = re.split(r"[.;!?]", before.rstrip(" :\t"))[-1].strip()
+            label = _LEADING_LIMIT_WORDS.sub("", label).strip()
+            noun, _, scope = label.partition(" per ")
+            noun = noun.strip()
+            if not noun or len(noun.split()) > 4:
+                return "", "", end
+            return noun, (f"per {scope.strip()}" if scope.strip() else ""), end
+    if not noun:
+        return "", "", end
+    m = _SCOPE.match(text[used:])
+    scope = ""
+    if m:
+        scope = " ".join(m.group(1).split())
+        used += m.end()
+    return noun, scope, used
 
 
 def find_limits(text: str) -> list[Limit]:
@@ -131,9 +263,17 @@ def find_limits(text: str) -> list[Limit]:
             before = text[max(0, m.start() - 40):m.start()].lower().split(";")[-1]
             if re.search(r"\b(?:cannot|can't|must not|may not|not|never|no)\b(?:\s+\w+){0,6}\s*$", before):
                 kind = {"gt": "max", "lt": "min"}.get(kind, kind)  # "cannot be more than 30 days" = at most 30
-            found.append((m.start(), Limit(kind, _dec(num), unit, m.group("cur") or "", bool(m.group("pct")),
-                                           m.group(0).strip())))
-            taken.append(m.span())
+            if m.group(0).lower().startswith("within") and _COUNTED_BEFORE.search(text[:m.start()]):
+                continue  # "a third payment extension within 12 months": the window of a count, not a limit
+            cur, pct = m.group("cur") or "", bool(m.group("pct"))
+            noun, scope, used = ("", "", m.end()) if cur or pct else _count_noun(text, m.start(), m.end(), unit)
+            phrase = m.group(0).strip()
+            if noun:
+                written = " ".join(text[m.start():used].split())
+                phrase = written if noun.split(" ")[-1] in written else \
+                    f"{phrase} {noun}" + (f" {scope}" if scope and scope not in phrase else "")
+            found.append((m.start(), Limit(kind, _dec(num), unit, cur, pct, phrase, noun, scope)))
+            taken.append((m.start(), max(m.end(), used)))
     seen, out = set(), []
     for _, lim in sorted(found, key=lambda x: x[0]):
         key = limit_key(lim)

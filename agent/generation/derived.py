@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import re
 
-from agent.generation.boundaries import Limit, find_enumeration, find_limits, find_time_limits, limit_key
+from agent.generation.boundaries import Limit, find_enumeration, find_time_limits, limit_key
 from agent.generation.drafts import Draft, Drafting, criterion_source
+from agent.generation.limit_governance import LimitText
 from agent.generation.phrasing import (
     behaviour_phrase,
     clauses,
     clean,
     declarative,
     is_negative,
-    mask_quotes,
     sentence,
     short,
     split_behaviour,
@@ -33,15 +33,15 @@ _DATE_RULES = [
     (r"(?:cannot|can't|must not|may not) be (?:a date )?in the past|no (?:past|backdated) dates?", "today", "yesterday"),
     (r"(?:cannot|can't|must not|may not) be (?:a date )?in the future|no future dates?", "today", "tomorrow"),
 ]
-_MESSAGE_CONTENT = re.compile(r"\b(?:saying|stating|that says|reading|which reads|telling (?:them|the customer))\b.*$", re.I)
 _ONLY_ROLE = re.compile(r"\b(?i:only)\s+(?:a|an|the)?\s*(?P<role>[A-Z][\w]*(?:\s+[A-Z][\w]*){0,3}s?)\b\s+(?:can|may|is|are|should|must)\b")
 
 
-def boundaries(gen: Drafting, c: AcceptanceCriterion, extra: list[tuple[str, SourceRef]]) -> None:
-    own = _MESSAGE_CONTENT.sub("", mask_quotes(c.text)[0])
-    texts = [(own, None)] + extra
-    for text, source in texts:
-        for lim in find_limits(text):
+def boundaries(gen: Drafting, c: AcceptanceCriterion, texts: list[LimitText]) -> None:
+    """The boundary cases of the limits `c` governs (agent/generation/limit_governance.py), and of
+    the date and time-of-day rules its texts state."""
+    for item in texts:
+        text, source = item.text, item.source
+        for lim in item.limits:
             key = limit_key(lim)
             if _already_probed(gen, key, c):
                 continue
@@ -69,13 +69,8 @@ def boundaries(gen: Drafting, c: AcceptanceCriterion, extra: list[tuple[str, Sou
 
 
 def _already_probed(gen: Drafting, key: tuple, c: AcceptanceCriterion) -> bool:
-    """A limit is probed once per story; later criteria it bears on are added to those cases."""
-    if key not in gen.probed:
-        return False
-    for i in gen.probed[key]:
-        if c.id not in gen.drafts[i].criterion_ids:
-            gen.drafts[i].criterion_ids.append(c.id)
-    return True
+    """A limit is probed once per story, under one criterion only."""
+    return key in gen.probed
 
 
 def _label(c: AcceptanceCriterion) -> str:
@@ -88,7 +83,7 @@ def _label(c: AcceptanceCriterion) -> str:
 
 def _limit_cases(gen: Drafting, c: AcceptanceCriterion, lim: Limit, source: SourceRef | None) -> None:
     for value, inside in lim.probes():
-        _probe_case(gen, c, lim.render(value), inside, lim.phrase, source, lim.render(value))
+        _probe_case(gen, c, lim.probe_text(value, inside), inside, lim.phrase, source, lim.render(value))
 
 
 def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: bool, phrase: str,

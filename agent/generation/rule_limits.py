@@ -81,7 +81,7 @@ def _table_sentences(rows: list[list[str]]) -> list[RuleSentence]:
             head = header[col] if col < len(header) else ""
             if find_limits(cell):
                 out.append(RuleSentence(f"{label}: {cell}", own, siblings))
-            elif _HAS_VALUE.search(cell):
+            elif _HAS_VALUE.search(cell) or re.fullmatch(r"\d+", cell.strip()):  # "Maximum authorised persons | 2"
                 context = f"{head} {label}"
                 limit_head = bool(_MIN_WORDS.search(head) or _MAX_WORDS.search(head))
                 prefix = f"{head} for {label}" if limit_head else label
@@ -146,15 +146,31 @@ def _source(chunk: dict[str, Any]) -> SourceRef:
                      url=chunk.get("url") or None)
 
 
-def rule_limits_for(story: Story, criterion: AcceptanceCriterion,
-                    retrieved: list[dict[str, Any]]) -> list[tuple[str, SourceRef]]:
-    """Limit-stating sentences from the retrieved rule sections that bear on `criterion`, each with
-    the chunk it came from. Each clause of the criterion picks the sentence that shares the most
-    distinctive words with it; nothing when nothing retrieved bears on it."""
+def _page_of(chunk: dict[str, Any]) -> str:
+    """The Confluence page id a rule chunk comes from ('page:200001#eligibility' -> '200001')."""
+    if chunk.get("source_id"):
+        return str(chunk["source_id"])
+    m = re.match(r"page:([^#]+)", str(chunk.get("id", "")))
+    return m.group(1) if m else ""
+
+
+def cited_rule_chunks(story: Story, retrieved: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The retrieved rule chunks a story's limits may come from: those of the pages the story links
+    to, when any was retrieved (a story citing 'Payment Plan Rules' does not take the limits of
+    'Payment Extension Rules' that retrieval also found); otherwise every retrieved rule chunk."""
+    rules = [c for c in retrieved or [] if c.get("kind") in RULE_KINDS]
+    cited = {str(p) for p in story.linked_pages}
+    own = [c for c in rules if _page_of(c) in cited]
+    return own or rules
+
+
+def scored_rule_limits(story: Story, criterion: AcceptanceCriterion,
+                       retrieved: list[dict[str, Any]]) -> list[tuple[str, SourceRef, float]]:
+    """Like `rule_limits_for`, with how strongly each sentence bears on the criterion (the weight
+    of the clause that picked it), so that a limit several criteria reach can go to the one it
+    bears on most (agent/generation/limit_governance.py)."""
     candidates: list[tuple[RuleSentence, dict[str, Any]]] = []
-    for chunk in retrieved or []:
-        if chunk.get("kind") not in RULE_KINDS:
-            continue
+    for chunk in cited_rule_chunks(story, retrieved):
         for item in rule_items(str(chunk.get("text", ""))):
             candidates.append((item, chunk))
     if not candidates:
@@ -165,7 +181,7 @@ def rule_limits_for(story: Story, criterion: AcceptanceCriterion,
     for ts in sentence_terms:
         for t in ts:
             df[t] = df.get(t, 0) + 1
-    picked: dict[str, tuple[str, SourceRef]] = {}
+    picked: dict[str, tuple[str, SourceRef, float]] = {}
     _, negated_anywhere = criterion_terms(" ".join([criterion.text, *criterion.given, *criterion.when,
                                                     *criterion.then]))
     for clause in _clauses(criterion):
@@ -191,6 +207,15 @@ def rule_limits_for(story: Story, criterion: AcceptanceCriterion,
         scored.sort(key=lambda x: -x[0])
         best = scored[0][0]
         for weight, text, chunk in scored:
-            if weight >= 0.9 * best and text not in picked:
-                picked[text] = (text, _source(chunk))
+            if weight >= 0.9 * best and (text not in picked or picked[text][2] < weight):
+                picked[text] = (text, _source(chunk), weight)
     return list(picked.values())[:MAX_SENTENCES]
+
+
+def rule_limits_for(story: Story, criterion: AcceptanceCriterion,
+                    retrieved: list[dict[str, Any]]) -> list[tuple[str, SourceRef]]:
+    """Limit-stating sentences from the retrieved rule sections that bear on `criterion`, each with
+    the chunk it came from. Each clause of the criterion picks the sentence that shares the most
+    distinctive words with it; nothing when nothing retrieved bears on it. Only the pages the
+    story links to are read when retrieval found any of them (`cited_rule_chunks`)."""
+    return [(text, source) for text, source, _ in scored_rule_limits(story, criterion, retrieved)]

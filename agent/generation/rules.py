@@ -34,7 +34,7 @@ from agent.generation.phrasing import (
     split_behaviour,
 )
 from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters, api_value, condition_data, param_data
-from agent.generation.rule_limits import rule_limits_for
+from agent.generation.limit_governance import govern_limits
 from agent.generation.template import HouseTemplate
 from agent.intake.gherkin_dialects import block_keyword
 from agent.intake.outline import examples_of, substitute, without_examples
@@ -161,6 +161,7 @@ class StoryGenerator(Drafting):
         if not criteria:
             return StoryResult(cases=[], findings=[])
         merged_done: set[str] = set()
+        governed = govern_limits(story, self.retrieved)
         if self.api:
             group = [c for c in criteria if _merge_key(c) and not is_negative(c.text)]
             if len(group) > 1:
@@ -171,7 +172,7 @@ class StoryGenerator(Drafting):
                 self.from_criterion(c)
             if c.vague:
                 continue
-            boundaries(self, c, rule_limits_for(story, c, self.retrieved))
+            boundaries(self, c, governed.get(c.id, []))
             enumerations(self, c)
             required_inputs(self, c)
             permissions(self, c)

@@ -51,3 +51,23 @@ def canonical_unit(text: str) -> str:
         if pattern.match(text):
             return unit
     return text
+
+
+# Fixed conversions only: a week is always 7 days and a year always 12 months, but a month is not
+# a fixed number of days, a day is not 24 hours of service time ("within 1 day" may mean a
+# calendar day) and a business day is never a calendar day. So "12 months" and "1 year" are one
+# quantity, "365 days" is another, and "10 business days" is neither "2 weeks" nor "14 days".
+_FIXED: dict[str, tuple[str, int]] = {
+    "week": ("day", 7), "fortnight": ("day", 14),
+    "year": ("month", 12),
+    "hour": ("second", 3600), "minute": ("second", 60),
+}
+
+
+def base_quantity(value, unit: str):
+    """A duration in its family's base unit where the conversion is fixed: (2, "weeks") ->
+    (14, "day"), (1, "year") -> (12, "month"), (2, "hours") -> (7200, "second"); anything else
+    as (value, canonical unit)."""
+    canon = canonical_unit(unit)
+    base, factor = _FIXED.get(canon, (canon, 1))
+    return value * factor, base

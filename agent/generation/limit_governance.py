@@ -1,0 +1,73 @@
+"""Which criterion a limit belongs to: each limit of a story is probed once, under the criterion
+that governs it.
+
+A limit reaches a story in two ways: a criterion states it in its own words ("The move-in date
+cannot be more than 30 days ahead"), or a criterion refers to it ("the Team Leader approval
+threshold") and a rule page the story cites states it ("When the balance is above $2,500.00 the
+case is saved with status Pending Approval"). Several criteria may reach the same limit, in the
+same or another spelling ("35 calendar days", "35 days": one limit, agent/generation/boundaries.py
+`limit_key`). The governing criterion is
+1. the first criterion whose own text states the limit (quoted messages do not count: a message
+   quoting "2 payment extensions" states no rule); otherwise
+2. the criterion whose words bear most on the rule sentence that states it (the weights of
+   agent/generation/rule_limits.py `scored_rule_limits`, e.g. "above the Team Leader approval
+   threshold" over "an open bill with a due balance within the allowed range" for the approval
+   limit); a tie goes to the earlier criterion.
+The limit's boundary cases trace to that criterion only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.generation.boundaries import Limit, find_limits, limit_key
+from agent.generation.phrasing import mask_quotes
+from agent.generation.rule_limits import scored_rule_limits
+from agent.models import AcceptanceCriterion, SourceRef, Story
+
+_MESSAGE_CONTENT = re.compile(r"\b(?:saying|stating|that says|reading|which reads|telling (?:them|the customer))\b.*$", re.I)
+
+
+def own_limit_text(c: AcceptanceCriterion) -> str:
+    """The words of a criterion that can state a limit: without quoted messages or what a message says."""
+    return _MESSAGE_CONTENT.sub("", mask_quotes(c.text)[0])
+
+
+@dataclass
+class LimitText:
+    """A text a criterion's boundary cases read: its own words (source None) or a rule sentence,
+    with the limits in it that this criterion governs (the others are probed elsewhere)."""
+
+    text: str
+    source: SourceRef | None
+    limits: list[Limit] = field(default_factory=list)
+
+
+def govern_limits(story: Story, retrieved: list[dict[str, Any]] | None) -> dict[str, list[LimitText]]:
+    """Per criterion id: its own text, then the rule sentences that bear on it, each with the limits
+    it governs. Vague criteria get nothing (the generator writes no boundary cases for them)."""
+    criteria = [c for c in story.criteria if not c.vague]
+    texts: dict[str, list[LimitText]] = {}
+    # limit key -> (rank, criterion id, index of the text in texts[criterion id])
+    best: dict[tuple, tuple[tuple, str, int]] = {}
+
+    def offer(rank: tuple, cid: str, index: int, lim: Limit) -> None:
+        key = limit_key(lim)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, cid, index)
+
+    for order, c in enumerate(criteria):
+        own = LimitText(own_limit_text(c), None)
+        texts[c.id] = [own]
+        for lim in find_limits(own.text):
+            offer((2, 0.0, -order), c.id, 0, lim)
+        for sentence, source, weight in scored_rule_limits(story, c, list(retrieved or [])):
+            texts[c.id].append(LimitText(sentence, source))
+            for lim in find_limits(sentence):
+                offer((1, round(weight, 6), -order), c.id, len(texts[c.id]) - 1, lim)
+    for cid, items in texts.items():
+        for index, item in enumerate(items):
+            item.limits = [lim for lim in find_limits(item.text) if best[limit_key(lim)][1:] == (cid, index)]
+    return texts

@@ -1,0 +1,83 @@
+"""Each limit is probed once per story, under the criterion whose own words or cited rule govern it."""
+
+from __future__ import annotations
+
+from agent.generation.limit_governance import govern_limits
+from agent.generation.rules import generate_for_story
+from agent.generation.template import load_template
+from agent.intake.epic import parse_page, parse_story
+from agent.models import AcceptanceCriterion, Story
+from connectors.chunking import page_chunks
+from connectors.workspace import SAMPLE_PATH, load_workspace
+
+
+def _rule(text: str, page: str = "7", section: str = "limits") -> dict:
+    return {"id": f"page:{page}#{section}", "title": f"Rules {page} > {section}", "text": text, "kind": "page_section",
+            "url": f"https://wiki/{page}", "source_id": page}
+
+
+def _probes(cases) -> dict[str, list[str]]:
+    """Value under test -> the criteria its boundary case traces to."""
+    return {c.test_data["Value under test"]: c.criterion_ids for c in cases if c.kind == "boundary"}
+
+
+def _sample(key: str) -> tuple[Story, list[dict]]:
+    ws = load_workspace(SAMPLE_PATH)
+    issue = ws.issue(key)
+    story = parse_story(ws, issue, epic_key=(issue["fields"].get("parent") or {}).get("key"),
+                        ac_field_name="Acceptance Criteria", test_issue_type="Test")
+    chunks = [c for p in ws.pages for c in page_chunks(parse_page(ws, p).model_dump())]
+    return story, [{"id": c.id, "title": c.title, "text": c.text, "kind": c.kind, "url": c.url,
+                    "source_id": c.source_id} for c in chunks]
+
+
+def test_the_team_leader_threshold_is_probed_under_the_approval_criterion_only():
+    story, retrieved = _sample("ER-2")
+    probes = _probes(generate_for_story(story, load_template(), retrieved).cases)
+    assert probes["$2,500.01"] == ["ER-2/AC-5"] and probes["$2,500.00"] == ["ER-2/AC-5"]
+    assert probes["3 payment extensions in any rolling 12 months"] == ["ER-2/AC-4"]
+    assert probes["35 calendar days"] == ["ER-2/AC-3"]
+    assert all(len(ids) == 1 for ids in probes.values()), probes
+
+
+def test_a_story_takes_limits_from_the_pages_it_cites_when_retrieval_found_them():
+    story, retrieved = _sample("ER-3")  # cites Payment Plan Rules; Payment Extension Rules are retrieved too
+    probes = _probes(generate_for_story(story, load_template(), retrieved).cases)
+    assert "$20.00" in probes and "$3,000.01" in probes
+    assert not {"$50.00", "$5,000.01", "21 calendar days"} & set(probes), probes
+
+
+def test_a_limit_stated_in_a_criterion_is_governed_by_it_over_a_rule_that_repeats_it():
+    story = Story(key="LIB-4", summary="Borrow books", criteria=[
+        AcceptanceCriterion(id="LIB-4/AC-1", story_key="LIB-4", text="A member borrows a book and the loan is listed on the member's account."),
+        AcceptanceCriterion(id="LIB-4/AC-2", story_key="LIB-4", text="A member can renew a loan for at most 3 weeks."),
+    ])
+    rules = [_rule("A member's loan can be renewed for up to 21 days by the member on the account page.")]
+    gov = govern_limits(story, rules)
+    assert [lim.phrase for item in gov["LIB-4/AC-2"] for lim in item.limits] == ["at most 3 weeks"]
+    assert not [lim for item in gov["LIB-4/AC-1"] for lim in item.limits]
+
+
+def test_limits_of_a_rule_page_go_to_the_criteria_that_refer_to_them_in_another_domain():
+    story = Story(key="LIB-7", summary="Borrowing rules at the lending desk", linked_pages=["9"], criteria=[
+        AcceptanceCriterion(id="LIB-7/AC-1", story_key="LIB-7",
+                            text="A librarian lends a book for the standard loan period and the due date is printed on the receipt."),
+        AcceptanceCriterion(id="LIB-7/AC-2", story_key="LIB-7",
+                            text="A member who already holds the maximum number of loans cannot borrow another book; "
+                                 "the desk shows 'Loan limit reached'."),
+        AcceptanceCriterion(id="LIB-7/AC-3", story_key="LIB-7",
+                            text="A member whose unpaid fines are above the fine cap is blocked from borrowing until they pay."),
+    ])
+    retrieved = [
+        _rule("The standard loan period for a book is up to 3 weeks.\n"
+              "A member may hold at most 8 loans at a time.\n"
+              "Unpaid fines over £15.00 block borrowing until paid.", page="9"),
+        _rule("Room bookings last at most 4 hours. Members may book no more than 2 rooms per week.", page="10"),
+    ]
+    probes = _probes(generate_for_story(story, load_template(), retrieved).cases)
+    assert probes["3 weeks"] == ["LIB-7/AC-1"] and probes["4 weeks"] == ["LIB-7/AC-1"]
+    assert probes["9 loans at a time"] == ["LIB-7/AC-2"] and probes["8 loans at a time"] == ["LIB-7/AC-2"]
+    assert probes["£15.01"] == ["LIB-7/AC-3"] and probes["£15.00"] == ["LIB-7/AC-3"]
+    assert not any("room" in v or "hours" in v for v in probes), probes  # page 10 is not cited
+    titles = [c.title for c in generate_for_story(story, load_template(), retrieved).cases if c.kind == "boundary"]
+    assert any("a 9th loan at a time" in t for t in titles), titles
