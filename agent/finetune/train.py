@@ -8,11 +8,10 @@
   and TRL computes the loss on the completion only: the model learns to write the team's
   cases, not to repeat the prompts.
 - GPU when there is one (bf16 where supported), the CPU otherwise.
-- Saves the LoRA adapter under OUT/adapter (and, with merge, a standalone model under
-  OUT/merged), plus OUT/README.md: a model card with the data hash, the hyper-parameters and
-  the validation loss before and after, and OUT/training.json with the same figures.
-
-Needs the optional extra: pip install 'casewright[finetune]'.
+- Saves the LoRA adapter under OUT/adapter (with merge, a standalone model under OUT/merged; on a
+  .gguf base, OUT/adapter.gguf for llama.cpp: gguf_adapter.py), plus OUT/README.md: a model card
+  with the data hash, the hyper-parameters and the validation loss before and after, and
+  OUT/training.json with the same figures. Needs: pip install 'casewright[finetune]'.
 """
 
 from __future__ import annotations
@@ -66,6 +65,7 @@ class TrainResult:
     data_hash: str = ""
     extra_metrics: dict[str, Any] = field(default_factory=dict)
     model: Any = field(default=None, repr=False)      # the trained (peft) model, for evaluation in-process
+    gguf_adapter: Path | None = None                  # OUT/adapter.gguf for llama.cpp, when the base is a .gguf
 
 
 def require_extra() -> None:
@@ -362,8 +362,8 @@ def write_model_card(result: TrainResult, cfg: TrainConfig, *, base_name: str, m
         "",
         "## Use",
         "",
-        "Load the adapter on the base model with peft (`PeftModel.from_pretrained`), or serve the merged",
-        "model (`--merge`) with vLLM, Ollama or llama.cpp server and point casewright at it:",
+        "Trained on a .gguf base: `casewright llm serve --model BASE.gguf --lora OUT` serves it. Or load the",
+        "adapter with peft, or serve the merged model (`--merge`) with vLLM or Ollama and point casewright at it:",
         "`CASEWRIGHT_MODEL=openai-compatible:NAME CASEWRIGHT_MODEL_BASE_URL=http://HOST:PORT/v1`.",
         "",
     ]
@@ -390,5 +390,10 @@ def train_from_export(base: str, data_dir: str | Path, out_dir: str | Path, conf
     train, val, manifest = load_export(data_dir)
     device = pick_device()
     model, tok = load_base(base, allow_download=allow_download, device=device)
-    return train_lora(model, tok, train, val, out_dir, config, merge=merge, base_name=base,
-                      manifest=manifest, device=device, quiet=quiet)
+    result = train_lora(model, tok, train, val, out_dir, config, merge=merge, base_name=base,
+                        manifest=manifest, device=device, quiet=quiet)
+    if Path(base).suffix == ".gguf":  # the same base file the local server runs: write the adapter for it
+        from agent.finetune.gguf_adapter import ADAPTER_GGUF, write_gguf_adapter
+
+        result.gguf_adapter = write_gguf_adapter(result.adapter_dir, base, result.out_dir / ADAPTER_GGUF)
+    return result

@@ -131,7 +131,23 @@ def train(
     if result.eval_loss_before is not None:
         console.print(f"validation loss {result.eval_loss_before:.4f} -> {result.eval_loss_after:.4f}")
     console.print(f"adapter: {result.adapter_dir}" + (f"; merged model: {result.merged_dir}" if result.merged_dir else ""))
+    if result.gguf_adapter:
+        console.print(f"llama.cpp adapter: {result.gguf_adapter}; serve it with "
+                      f"`casewright llm serve --model {base} --lora {result.out_dir}`", soft_wrap=True)
     console.print(f"model card: {result.out_dir / 'README.md'}")
+
+
+@finetune_app.command("gguf")
+def gguf_adapter(
+    adapter: Path = typer.Option(..., "--adapter", help="The adapter folder `finetune train` wrote (OUT/adapter)"),
+    base: Path = typer.Option(..., "--base", help="The .gguf file it was trained on"),
+    out: Path = typer.Option(..., "--out", help="The llama.cpp adapter file to write (.gguf)"),
+) -> None:
+    """Write a trained LoRA adapter as a llama.cpp adapter GGUF, for `casewright llm serve --lora`."""
+    from agent.finetune.gguf_adapter import write_gguf_adapter
+
+    path = write_gguf_adapter(adapter, base, out)
+    console.print(f"wrote {path}; serve it with `casewright llm serve --model {base} --lora {path}`", soft_wrap=True)
 
 
 @finetune_app.command("openai")

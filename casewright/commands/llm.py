@@ -31,8 +31,11 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1 (0: any free port)"),
     context: int = typer.Option(8192, "--context", help="Context window in tokens"),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: llama.cpp's default)"),
+    lora: Optional[Path] = typer.Option(None, "--lora", help="A LoRA adapter GGUF (or a `finetune train --base "
+                                        "FILE.gguf` output folder) applied to the model, served as `local-ft`"),
 ) -> None:
-    """Serve a GGUF model OpenAI-compatibly under /v1 as model `local`; prints the settings to use."""
+    """Serve a GGUF model OpenAI-compatibly under /v1 as model `local` (with --lora: `local-ft`);
+    prints the settings to use."""
     from connectors.local_model import LocalModelServer
 
     if not 0 <= port <= 65535:
@@ -41,14 +44,15 @@ def serve(
         raise CasewrightError(f"--context {context} is too small; use at least 512 tokens")
     if threads < 0:
         raise CasewrightError(f"--threads {threads} is negative; use 0 for the default or a count")
-    server = LocalModelServer(model_path=model, port=port, n_ctx=context, threads=threads or None)
+    server = LocalModelServer(model_path=model, lora_path=lora, port=port, n_ctx=context, threads=threads or None)
     console.print("starting the local model server ...")
     server.start()
     # SIGTERM (a service manager, `kill`) stops the server too, not only Ctrl-C
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        console.print(f"[bold]casewright llm serve[/]: {escape(str(server.model_path))} as model 'local' "
-                      f"on {server.base_url}", soft_wrap=True)
+        with_lora = f" with the adapter {escape(str(server.lora_path))}" if server.lora_path else ""
+        console.print(f"[bold]casewright llm serve[/]: {escape(str(server.model_path))}{with_lora} as model "
+                      f"'{server.alias}' on {server.base_url}", soft_wrap=True)
         console.print("  point casewright at it (in the environment or .env):")
         for name, value in server.env().items():
             console.print(f"  {name}={value}", soft_wrap=True, highlight=False)
