@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.evaluation.attribution import LabelledLimit, labels_beside, load_limit_labels
 from agent.evaluation.gherkin import feature_scenarios, gherkin_document, scenario_texts, scenario_to_case
 from agent.finetune.workspace import stories_from_workspace
 from agent.intake.criteria import extract
@@ -35,6 +36,7 @@ class EvalItem:
     references: list[str]             # reference cases as text, for the semantic match
     reference_gherkin: str = ""       # the LAJ reference script, when there is one
     reference_cases: list[UATCase] = field(default_factory=list)
+    limits: list[LabelledLimit] = field(default_factory=list)  # hand-labelled limits (attribution.py)
 
 
 @dataclass
@@ -153,6 +155,10 @@ def load_dataset(path: str | Path, *, ids: Sequence[int] | None = None,
     p = Path(path)
     if not p.exists():
         raise EvaluationError(f"dataset not found: {p} (a workspace JSON file or an LAJ folder)")
-    if p.is_dir():
-        return load_laj(p, ids)
-    return load_workspace_dataset(p, story_keys)
+    ds = load_laj(p, ids) if p.is_dir() else load_workspace_dataset(p, story_keys)
+    labels_file = labels_beside(p)
+    if labels_file is not None:
+        labels = load_limit_labels(labels_file)
+        for item in ds.items:
+            item.limits = labels.get(item.story.key, [])
+    return ds

@@ -20,7 +20,10 @@ Per configuration (micro-averaged over stories unless said otherwise)
   threshold / generated cases (more cases for their own sake lower it);
 - style defects (agent/evaluation/style.py): scenarios of the rendered feature with a truncated
   name, a wrongly capitalised step start, a bare verb as a When step, a repeated step or
-  placeholder test data / scenarios, and the count of each;
+  placeholder test data, a count without its noun or the same limit probed twice / scenarios,
+  and the count of each;
+- boundary attribution (agent/evaluation/attribution.py): hand-labelled limits probed under the
+  criterion that governs them / labelled limits, where the dataset has a labels file;
 - latency (seconds per story) and cost (tokens, and money where prices are configured).
 """
 
@@ -36,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.evaluation.attribution import attribute, attribution_summary
 from agent.evaluation.datasets import EvalItem, scenario_text
 from agent.evaluation.gherkin import gherkin_valid
 from agent.evaluation.style import STYLE_DEFECTS, style_counts
@@ -156,6 +160,10 @@ class StoryScore:
     scenarios: int = 0
     style_defective: int = 0
     style: dict[str, int] = field(default_factory=dict)
+    limits_labelled: int = 0
+    limits_probed: int = 0
+    limits_attributed: int = 0
+    limits_misattributed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -221,6 +229,10 @@ def score_story(item: EvalItem, cases: Sequence[UATCase], *, template: Any, scor
     s.conforming = template_conformance(story, cases, template) if cases else 0
     s.unsupported = sum(1 for f in check_grounding(story, list(cases), source_texts) if f.code == "unsupported-value")
     s.duplicates = duplicate_count(cases)
+    if item.limits:
+        att = attribute(cases, item.limits)
+        s.limits_labelled, s.limits_probed, s.limits_attributed = att.labelled, att.probed, att.attributed
+        s.limits_misattributed = list(att.misattributed or [])
     return s
 
 
@@ -260,6 +272,7 @@ def aggregate(scores: Sequence[StoryScore], price_in: float | None = None,
         "scenarios": sum(s.scenarios for s in ok),
         "style_defect_rate": _ratio(sum(s.style_defective for s in ok), sum(s.scenarios for s in ok)),
         **{f"style_{name}": sum(s.style.get(name, 0) for s in ok) for name in STYLE_DEFECTS},
+        **attribution_summary(ok),
         "latency_s_mean": round(statistics.fmean(secs), 4) if secs else None,
         "latency_s_p95": round(sorted(secs)[max(0, math.ceil(0.95 * len(secs)) - 1)], 4) if secs else None,
         "input_tokens": tin,

@@ -11,7 +11,8 @@ RATIO_METRICS = ("criteria_coverage", "value_recall", "reference_recall", "refer
                  "gherkin_validity", "template_conformance")
 STYLE_LABELS = (("truncated_name", "truncated names"), ("step_case", "capitalised step starts"),
                 ("bare_when", "bare-verb When steps"), ("repeated_step", "repeated steps"),
-                ("placeholder_data", "placeholder data"))
+                ("placeholder_data", "placeholder data"), ("count_without_noun", "counts without noun"),
+                ("limit_probed_twice", "same limit probed twice"))
 _COLUMNS = [
     ("criteria_coverage", "criteria coverage", "pct"),
     ("value_recall", "value recall", "pct"),
@@ -24,6 +25,7 @@ _COLUMNS = [
     ("unsupported_per_case", "unsupported / case", "num"),
     ("duplicates", "duplicates", "int"),
     ("style_defect_rate", "style defects", "pct"),
+    ("boundary_attribution", "boundary attribution", "pct"),
     ("cases", "cases", "int"),
     ("latency_s_mean", "latency s/story", "num"),
     ("cost_usd", "cost USD", "num"),
@@ -65,7 +67,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         for cfg in styled:
             m = cfg["metrics"]
             counts = ", ".join(f"{label} {m.get('style_' + key, 0)}" for key, label in STYLE_LABELS)
-            lines.append(f"- **{cfg['name']}**: {m['scenarios']} scenarios; {counts}")
+            attribution = (f"; boundary attribution {m['limits_attributed']}/{m['limits_labelled']} labelled limits "
+                           f"({m['limits_probed']} probed)" if m.get("limits_labelled") else "")
+            lines.append(f"- **{cfg['name']}**: {m['scenarios']} scenarios; {counts}{attribution}")
     if skipped:
         lines += ["", "Not measured:", *skipped]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,13 @@ Each scenario of a feature (as the official parser reads it) is checked for
   "When Inspect the response") where a sentence belongs ("When I send a POST request to /x");
 - a repeated step: the same step text twice in one scenario (whatever its keyword);
 - placeholder test data: a step or test-data cell that stands in for a value instead of giving one
-  ("a valid request body as described in the story", "valid externalKey").
+  ("a valid request body as described in the story", "valid externalKey");
+- a count without its noun: a bare number where a count of something belongs ("with 2 (just
+  inside 'at most 2')" instead of "2 payment extensions in 12 months"); amounts, percentages,
+  times and HTTP status codes are not counts;
+- the same limit probed twice: a boundary scenario (tagged @boundary) that probes the same
+  quantity as an earlier one of the feature, whatever the spelling ("35 calendar days" and
+  "35 days", "12 months" and "1 year"; agent/review/values.py `base_quantity`).
 A scenario with at least one of them counts once towards the defect rate.
 """
 
@@ -17,11 +23,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from agent.evaluation.gherkin import feature_scenarios, gherkin_document
+from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS, base_quantity
 
-STYLE_DEFECTS = ("truncated_name", "step_case", "bare_when", "repeated_step", "placeholder_data")
+STYLE_DEFECTS = ("truncated_name", "step_case", "bare_when", "repeated_step", "placeholder_data",
+                 "count_without_noun", "limit_probed_twice")
 
 # words that start a sentence but are never names: a capital after the keyword is wrong
 _COMMON_START = frozenset("""
@@ -36,6 +45,61 @@ _PLACEHOLDER = re.compile(r"\bas described in the (?:story|ticket|spec\w*)\b|^(?
                           r"=\s*(?:an? )?valid [A-Za-z][\w-]*(?=[;)]|$)|"
                           r"^(?:an? )?(?:valid|correct|appropriate|suitable) (?:value|data|input|request body|body)$",
                           re.I)
+
+
+_LIMIT_WORDS = (r"with|at most|up to|at least|no more than|not more than|no fewer than|no less than|maximum(?: of)?|"
+                r"minimum(?: of)?|more than|fewer than|less than|exceed(?:s|ing)?|within|only|just")
+_BARE_COUNT = re.compile(rf"(?<![\w{CURRENCY_SYMBOLS}])(?:{_LIMIT_WORDS})\s+(\d+(?:\.\d+)?)(?=\s*(?:[)(,;:'\"’]|$|just\b|"
+                         r"and\b|or\b|is\b|are\b))", re.I)
+_STATUS_CONTEXT = re.compile(r"status|http|respon|code|return|answer", re.I)
+_QUANTITY = re.compile(rf"(?P<cur>[{CURRENCY_SYMBOLS}])?\s?(?P<num>{NUMBER})(?:st|nd|rd|th)?\s?(?P<pct>%)?"
+                       rf"(?:\s*(?P<unit>{UNITS})\b|\s+(?P<noun>(?:[a-z][\w-]*\s+){{0,2}}?[a-z][\w-]*?)s?\b)?", re.I)
+
+
+def bare_count(text: str) -> bool:
+    """A limit or probe with a bare number ('with 2 (just inside', "'at most 2'"); not an HTTP status code."""
+    for m in _BARE_COUNT.finditer(text):
+        if len(m.group(1)) == 3 and m.group(1)[0] in "12345" and _STATUS_CONTEXT.search(text):
+            continue
+        return True
+    return False
+
+
+def _quantity_key(m: re.Match) -> tuple:
+    value = Decimal(m.group("num").replace(",", ""))
+    if m.group("cur") or m.group("pct"):
+        return (m.group("cur") or "", bool(m.group("pct")), value.normalize())
+    if m.group("unit"):
+        base, unit = base_quantity(value, m.group("unit"))
+        return ("", False, base.normalize(), unit)
+    noun = (m.group("noun") or "").split()
+    return ("", False, value.normalize(), noun[-1].lower().rstrip("s") if noun else "")
+
+
+def quantities(text: str) -> list[tuple]:
+    """Every quantity the text names ("$2,500.01", "22 calendar days", "a 3rd payment extension"),
+    each in a form where equal quantities compare equal ("35 days" = "35 calendar days")."""
+    return [_quantity_key(m) for m in _QUANTITY.finditer(text or "")]
+
+
+def probed_quantity(text: str) -> tuple | None:
+    """The first quantity a probe names."""
+    found = quantities(text)
+    return found[0] if found else None
+
+
+def _probe_text(scenario: dict[str, Any]) -> str:
+    """What a boundary scenario probes: its 'Value under test' cell, or else its name."""
+    for step in scenario.get("steps", []):
+        for row in (step.get("dataTable") or {}).get("rows", []):
+            cells = [c.get("value", "") for c in row.get("cells", [])]
+            if len(cells) >= 2 and cells[0].strip().lower() in {"value under test", "value", "boundary value"}:
+                return cells[1]
+    return scenario.get("name", "")
+
+
+def _is_boundary(scenario: dict[str, Any]) -> bool:
+    return any(t.get("name", "").lower() == "@boundary" for t in scenario.get("tags", []))
 
 
 @dataclass
@@ -94,6 +158,10 @@ def scenario_defects(scenario: dict[str, Any]) -> set[str]:
         cells = [c.get("value", "") for row in (step.get("dataTable") or {}).get("rows", []) for c in row.get("cells", [])]
         if placeholder(text) or any(placeholder(c) for c in cells):
             found.add("placeholder_data")
+        if bare_count(text):
+            found.add("count_without_noun")
+    if bare_count(scenario.get("name", "")):
+        found.add("count_without_noun")
     return found
 
 
@@ -104,8 +172,15 @@ def style_counts(feature_text: str) -> StyleCounts:
         scenarios = feature_scenarios(gherkin_document(feature_text))
     except Exception:  # noqa: BLE001 - an invalid feature is measured by Gherkin validity
         return out
+    probed: set[tuple] = set()
     for scenario in scenarios:
         found = scenario_defects(scenario)
+        if _is_boundary(scenario):
+            quantity = probed_quantity(_probe_text(scenario))
+            if quantity is not None and quantity in probed:
+                found.add("limit_probed_twice")
+            if quantity is not None:
+                probed.add(quantity)
         out.scenarios += 1
         out.defective += bool(found)
         for name in found:

@@ -35,6 +35,12 @@ def own_limit_text(c: AcceptanceCriterion) -> str:
     return _MESSAGE_CONTENT.sub("", mask_quotes(c.text)[0])
 
 
+def _unquoted(sentence: str) -> str:
+    """A rule sentence without the messages it quotes ('rejected with the message "Card expires
+    within 30 days"' states the rule 'at least 30 days' once, not a second limit)."""
+    return mask_quotes(sentence)[0]
+
+
 @dataclass
 class LimitText:
     """A text a criterion's boundary cases read: its own words (source None) or a rule sentence,
@@ -65,9 +71,10 @@ def govern_limits(story: Story, retrieved: list[dict[str, Any]] | None) -> dict[
             offer((2, 0.0, -order), c.id, 0, lim)
         for sentence, source, weight in scored_rule_limits(story, c, list(retrieved or [])):
             texts[c.id].append(LimitText(sentence, source))
-            for lim in find_limits(sentence):
+            for lim in find_limits(_unquoted(sentence)):
                 offer((1, round(weight, 6), -order), c.id, len(texts[c.id]) - 1, lim)
     for cid, items in texts.items():
         for index, item in enumerate(items):
-            item.limits = [lim for lim in find_limits(item.text) if best[limit_key(lim)][1:] == (cid, index)]
+            item.limits = [lim for lim in find_limits(_unquoted(item.text) if item.source else item.text)
+                           if best[limit_key(lim)][1:] == (cid, index)]
     return texts

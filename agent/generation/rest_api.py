@@ -13,6 +13,7 @@ import re
 import uuid
 
 from agent.generation.drafts import Draft, Drafting
+from agent.generation.negative_checks import house_negative_checks
 from agent.generation.phrasing import clean, declarative, sentence, split_behaviour
 from agent.models import Parameter, Story
 
@@ -129,6 +130,7 @@ def api_parameters(gen: Drafting) -> None:
         "The API returns a successful response."
     ok_ids = [c.id for c in success[:1]]
     base = {p.name: api_value(p) for p in required}
+    checks = gen.template.negative_checks
     for p in story.parameters:
         if p.required or p.location == "body":
             continue
@@ -145,7 +147,7 @@ def api_parameters(gen: Drafting) -> None:
                                     + (f" ({described(p.description)})" if p.description else "") + "."]),
                 preconditions=gen.base_preconditions(persona), test_data=data, persona=persona,
                 confidence="medium", sources=[story.source()]))
-        if p.enum:
+        if p.enum and "unsupported_value" in checks:
             data = {**base, p.name: "INVALID_VALUE"}
             gen.add(Draft(
                 title=gen.template.title(f"{story.method} {story.endpoint} rejects an unsupported {p.name}"),
@@ -170,7 +172,7 @@ def api_parameters(gen: Drafting) -> None:
         if p.location != "path":
             continue
         tried = {d.test_data.get(p.name, "") for d in gen.drafts}
-        if error_400 and api_value(p, valid=False) not in tried and (p.format or p.pattern):
+        if "malformed_value" in checks and error_400 and api_value(p, valid=False) not in tried and (p.format or p.pattern):
             data = {**base, p.name: api_value(p, valid=False)}
             gen.add(Draft(
                 title=gen.template.title(f"{story.method} {story.endpoint} rejects a malformed {p.name}"),
@@ -180,7 +182,7 @@ def api_parameters(gen: Drafting) -> None:
                 steps=gen.api_call("; ".join(f"{k}={x}" for k, x in data.items()), [expected_bad]),
                 preconditions=gen.base_preconditions(persona), test_data=data, persona=persona,
                 confidence="medium", sources=[story.source()]))
-        if error_404 and not any("does not exist" in t for t in tried):
+        if "unknown_id" in checks and error_404 and not any("does not exist" in t for t in tried):
             data = {**base, p.name: str(uuid.uuid5(uuid.NAMESPACE_URL, "casewright/missing/" + p.name)) + " (does not exist)"}
             gen.add(Draft(
                 title=gen.template.title(f"{story.method} {story.endpoint} answers 404 for an unknown {p.name}"),
@@ -204,7 +206,8 @@ def api_parameters(gen: Drafting) -> None:
             persona=persona, confidence="medium", sources=[story.source()],
             notes="House standard check from the template; not stated in the story's criteria.",
             standard=True))
-    for p in required:
+    house_negative_checks(gen, base, persona)
+    for p in required if "missing_required" in checks else []:
         data = {k: v for k, v in base.items() if k != p.name}
         if p.location == "path":
             continue  # a missing path segment is a different endpoint; invalid formats come from the criteria

@@ -33,6 +33,11 @@ _MAX_WORDS = re.compile(r"\b(max(?:imum)?|cap|limit|up to|at most|no more than|l
 _MIN_WORDS = re.compile(r"\b(min(?:imum)?|at least|no less than|earliest|shortest)\b", re.I)
 _HAS_VALUE = re.compile(r"[$£€]\s?\d|\d+(?:\.\d+)?\s?(?:%|business days?|calendar days?|days?|weeks?|months?|"
                         r"years?|hours?|minutes?|digits?|characters?|attempts?|times)\b", re.I)
+# a sentence that says what happens past the limit the sentence before it states
+_BACK_REFERENCE = re.compile(r"^(?:this|it|otherwise|beyond|above|below)\b|^(?:\S+\s+){0,5}?(?:sooner|later|earlier|"
+                             r"longer|shorter|beyond (?:it|this|that)|above (?:it|this|that)|below (?:it|this|that))\b",
+                             re.I)
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,]\d+)?")
 _STOP = set("""a an the and or of to in on for from with by at as is are be been being this that these those it its
 into than then there their them they which who whom what when where while any all each per not no must may can
@@ -109,9 +114,15 @@ def rule_items(text: str) -> list[RuleSentence]:
             continue
         close_table()
         stripped = re.sub(r"^(?:[-*]|\d+\.)\s+", "", stripped)
+        current: RuleSentence | None = None
         for sentence in _split_sentences(stripped):
-            if find_limits(sentence):
-                out.append(RuleSentence(sentence))
+            if find_limits(_QUOTED.sub('""', sentence)) or (current is None and find_limits(sentence)):
+                current = RuleSentence(sentence)
+                out.append(current)
+            elif current is not None and _BACK_REFERENCE.search(sentence):
+                # "A card expiring sooner is rejected ...": what happens at the limit just stated
+                current = RuleSentence(f"{current.text} {sentence}")
+                out[-1] = current
     close_table()
     seen: set[str] = set()
     return [r for r in out if not (r.text in seen or seen.add(r.text))]

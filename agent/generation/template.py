@@ -29,6 +29,10 @@ ID_PLACEHOLDERS = ("project", "story", "story_number", "seq")
 TITLE_PLACEHOLDERS = ("behaviour",)
 LABEL_PLACEHOLDERS = ("kind", "story", "epic", "project")
 CHECK_PLACEHOLDERS = ("method", "endpoint", "param")
+NEGATIVE_CHECKS = ("missing_required", "malformed_value", "unsupported_value", "unknown_id",
+                   "missing_auth", "wrong_content_type", "unknown_fields")
+"""The house negative checks the generator knows for REST stories (agent/generation/negative_checks.py)."""
+DEFAULT_NEGATIVE_CHECKS = ("missing_required", "malformed_value", "unsupported_value", "unknown_id")
 
 
 def placeholders(text: str) -> list[str]:
@@ -149,6 +153,10 @@ class HouseTemplate(_Section):
     """First step of every UI case (e.g. open the customer's account); none for API cases."""
     standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
     """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
+    negative_checks: list[str] = Field(default_factory=lambda: list(DEFAULT_NEGATIVE_CHECKS))
+    """The negative checks written for every REST story from its parameters and method, by name
+    (NEGATIVE_CHECKS): a required parameter left out, a malformed value, a value outside its
+    enumeration, an id that names nothing, no credentials, a wrong Content-Type, an unknown body field."""
     outline_examples: Literal["per_row", "table"] = "per_row"
     """A Scenario Outline with Examples: one case per example row with its values put into the steps
     ('per_row'), or one case whose steps keep the <placeholders> and whose test data is the whole
@@ -174,6 +182,15 @@ class HouseTemplate(_Section):
         except (ValueError, IndexError) as exc:
             raise ValueError(f"{pattern!r} is not usable ({exc}); e.g. '{{project}}-UAT-{{story_number}}-{{seq:02d}}'")
         return pattern
+
+    @field_validator("negative_checks")
+    @classmethod
+    def _negative_checks(cls, checks: list[str]) -> list[str]:
+        unknown = [c for c in checks if c not in NEGATIVE_CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s) {', '.join(map(str, unknown))}; choose from {', '.join(NEGATIVE_CHECKS)} "
+                             "(or [] for none)")
+        return list(dict.fromkeys(checks))
 
     @field_validator("title_style")
     @classmethod

@@ -95,6 +95,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     ("priorities:\n  levels: []\n", "priorities.levels: is empty"),
     ("id_pattern: '{project}-UAT-{story_number}'\n", "id_pattern:"),
     ("title_style: 'Check {what}'\n", "title_style: unknown placeholder"),
+    ("negative_checks: [missing_auth, no_coffee]\n", "negative_checks: unknown check(s) no_coffee"),
 ])
 def test_a_broken_house_template_is_one_line_and_exit_2_before_the_run(tmp_path, text, needle):
     template = tmp_path / "team.yaml"

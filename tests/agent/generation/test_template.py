@@ -77,6 +77,8 @@ def test_missing_template_names_the_setting(tmp_path):
     ("priorities:\n  level: [P1]\n", "priorities.level", "remove it or use one of: levels, by_kind"),
     ("personas:\n  - {match: [x], persona: y, colour: z}\n", "personas.0.colour", "use one of: match, persona"),
     ("steps:\n  max: 0\n", "steps.max", "greater than or equal to 1"),
+    ("negative_checks: [missing_auth, wrong_mime]\n", "negative_checks", "choose from missing_required"),
+    ("negative_checks: missing_auth\n", "negative_checks", "valid list"),
 ])
 def test_template_problems_are_found_on_load_naming_file_field_and_fix(tmp_path, text, where, advice):
     bad = tmp_path / "team.yaml"
