@@ -72,10 +72,11 @@ class Drafting:
         items = self.template.preconditions(persona, self.api) + list(self.shared_preconditions)
         return list(dict.fromkeys(items))
 
-    def api_call(self, data: str, expected: list[str]) -> list[Step]:
+    def api_call(self, data: str, expected: list[str], change: str = "") -> list[Step]:
         """One request, one step: what the response shows is its expected result, observation after
-        observation (a feature writes them as one Then with Ands)."""
-        action = f"Send a {self.story.method} request to {self.story.endpoint}"
+        observation (a feature writes them as one Then with Ands). `change` says what this request
+        varies ("with audit=FULL", "without X-Killbill-CreatedBy"), so the step reads as the tester's."""
+        action = f"Send a {self.story.method} request to {self.story.endpoint}" + (f" {change}" if change else "")
         seen = list(dict.fromkeys(sentence(e) for e in expected if e.strip()))
         return [Step(action=action, data=data, expected=" ".join(seen))]
 

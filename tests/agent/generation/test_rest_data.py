@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from agent.generation.rest_api import api_value
+from agent.generation.api_data import api_value
 from agent.models import Parameter
 
 
