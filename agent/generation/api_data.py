@@ -120,6 +120,23 @@ def change_of(story: Story, test_data: dict[str, str]) -> str:
     return " and ".join(dict.fromkeys(parts))
 
 
+_METHOD = r"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)"
+_PURPOSE = re.compile(rf"\b{_METHOD}\s+\S*/\S*\s+[-\u2013\u2014:]\s+(?P<what>[A-Za-z][^.;\n]{{2,80}}?)\s*\.?$"
+                      rf"|\[{_METHOD}\s+/[^\]\s]*\]\s*[-\u2013\u2014:]?\s*(?P<bracketed>[A-Za-z][^.;\n]{{2,80}}?)\s*\.?$")
+
+
+def request_purpose(story: Story) -> str:
+    """What a call does, from a summary like 'GET /accounts/{id}/tags - Retrieve account tags' or
+    '[API][GET /accounts/{id}/tags] Retrieve account tags': 'retrieve account tags' ('' when the
+    summary does not say)."""
+    m = _PURPOSE.search(clean(story.summary or ""))
+    if not m:
+        return ""
+    what = (m.group("what") or m.group("bracketed")).strip()
+    first = what.split(" ", 1)[0]
+    return (first.lower() if first[1:].islower() or len(first) == 1 else first) + what[len(first):]
+
+
 def param_data(params: list[Parameter]) -> str:
     return "; ".join(f"{p.name}={api_value(p)}" for p in params)
 
