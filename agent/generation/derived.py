@@ -21,7 +21,7 @@ from agent.generation.phrasing import (
     short,
     split_behaviour,
 )
-from agent.generation.rest_api import param_data
+from agent.generation.api_data import param_data
 from agent.models import AcceptanceCriterion, SourceRef, Step
 
 _REQUIRED = re.compile(r"\b(?P<what>(?:[\w'-]+\s+){0,3}[\w'-]+)\s+(?:is|are)\s+(?:required|mandatory)\b|"

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.generation.api_data import request_purpose
 from agent.generation.phrasing import actor_action, clean, declarative, imperative, sentence, short
 from agent.generation.style import style_from_approved_cases, style_from_similar_cases
 from agent.generation.template import HouseTemplate
@@ -72,10 +73,13 @@ class Drafting:
         items = self.template.preconditions(persona, self.api) + list(self.shared_preconditions)
         return list(dict.fromkeys(items))
 
-    def api_call(self, data: str, expected: list[str]) -> list[Step]:
+    def api_call(self, data: str, expected: list[str], change: str = "") -> list[Step]:
         """One request, one step: what the response shows is its expected result, observation after
-        observation (a feature writes them as one Then with Ands)."""
-        action = f"Send a {self.story.method} request to {self.story.endpoint}"
+        observation (a feature writes them as one Then with Ands). `change` says what this request
+        varies ("with audit=FULL", "without X-Killbill-CreatedBy"), so the step reads as the tester's."""
+        purpose = request_purpose(self.story)
+        action = (f"Send a {self.story.method} request to {self.story.endpoint}" + (f" to {purpose}" if purpose else "")
+                  + (f" {change}" if change else ""))
         seen = list(dict.fromkeys(sentence(e) for e in expected if e.strip()))
         return [Step(action=action, data=data, expected=" ".join(seen))]
 

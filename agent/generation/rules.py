@@ -33,8 +33,9 @@ from agent.generation.phrasing import (
     short,
     split_behaviour,
 )
-from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters, api_value, condition_data, param_data
+from agent.generation.api_data import api_value, change_of, condition_data, param_data
 from agent.generation.limit_governance import govern_limits
+from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters
 from agent.generation.template import HouseTemplate
 from agent.intake.gherkin_dialects import block_keyword
 from agent.intake.outline import examples_of, substitute, without_examples
@@ -93,7 +94,7 @@ class StoryGenerator(Drafting):
                     pre.append(sentence(condition))
                 self.add(Draft(title=self.template.title(behaviour),
                                objective=sentence(f"Verify that {behaviour_phrase(c.text) if not merged_ids else 'the endpoint returns the documented success response'}"),
-                               kind=kind, criterion_ids=ids, steps=self.api_call(data, expected), preconditions=pre,
+                               kind=kind, criterion_ids=ids, steps=self.api_call(data, expected, change_of(self.story, test_data)), preconditions=pre,
                                test_data=test_data, persona=persona, confidence=confidence, sources=sources,
                                notes=notes))
             return

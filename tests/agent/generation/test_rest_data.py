@@ -6,8 +6,14 @@ from __future__ import annotations
 import json
 import uuid
 
-from agent.generation.rest_api import api_value
-from agent.models import Parameter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.generation.api_data import OMITTED, api_value, change_of, missing_value, request_purpose
+from agent.generation.rules import StoryGenerator
+from agent.generation.template import load_template
+from agent.models import Parameter, Story
+from tests.support.text_strategies import SETTINGS
 
 
 def test_body_from_a_json_example_in_the_ticket():
@@ -35,3 +41,39 @@ def test_strings_and_dates_get_concrete_valid_and_invalid_values():
     assert api_value(key) == "uat-external-key-001"
     day = Parameter(name="requestedDate", location="query", type="string", format="date")
     assert api_value(day) == "2026-01-15" and api_value(day, valid=False) == "2026-13-45"
+
+
+# --------------------------------------------------------------------------- what a request step says
+
+def _story(summary: str, params: list[Parameter]) -> Story:
+    return Story(key="SHOP-7", summary=summary, method="GET", endpoint="/v2/shops/{shopId}/orders", parameters=params)
+
+
+def test_the_purpose_of_a_call_comes_from_the_summary_in_either_ticket_style():
+    dash = _story("Build API: GET /v2/shops/{shopId}/orders - List open orders of a shop", [])
+    bracket = _story("[API][DELETE /v2/carts/{cartId}] Empty a cart", [])
+    assert request_purpose(dash) == "list open orders of a shop"
+    assert request_purpose(bracket) == "empty a cart"
+    assert request_purpose(_story("List open orders", [])) == ""  # no endpoint, no purpose claimed
+
+
+def test_a_request_step_names_what_it_varies_and_not_the_plain_required_values():
+    shop = Parameter(name="shopId", location="path", type="string", format="uuid", required=True)
+    status = Parameter(name="status", location="query", type="string", enum=["OPEN", "SHIPPED"])
+    actor = Parameter(name="X-Actor", location="header", type="string", required=True)
+    story = _story("GET /v2/shops/{shopId}/orders - List orders", [shop, status, actor])
+    valid = {p.name: api_value(p) for p in (shop, actor)}
+    assert change_of(story, valid) == ""
+    assert change_of(story, {**valid, "status": "SHIPPED"}) == "with status=SHIPPED"
+    assert change_of(story, {**valid, "X-Actor": OMITTED}) == "without X-Actor"
+    assert change_of(story, {**valid, "shopId": missing_value("shopId")}) == "for a shopId that does not exist"
+    steps = StoryGenerator(story, load_template(None)).api_call("", ["The API returns 200."], "with status=SHIPPED")
+    assert steps[0].action == "Send a GET request to /v2/shops/{shopId}/orders to list orders with status=SHIPPED"
+
+
+@settings(**SETTINGS)
+@given(name=st.from_regex(r"[a-z][A-Za-z]{1,12}", fullmatch=True), value=st.from_regex(r"[A-Z0-9_]{1,10}", fullmatch=True))
+def test_any_optional_value_is_named_in_the_step(name: str, value: str):
+    p = Parameter(name=name, location="query", type="string")
+    story = _story("GET /v2/x - Read x", [p])
+    assert change_of(story, {name: value}) == f"with {name}={value}"
