@@ -25,6 +25,7 @@ from langgraph.runtime import Runtime
 
 from agent import models
 from agent.checkpoint_serde import TextOnceSerializer, drop_unused_texts
+from agent.checkpoint_store import BatchedSqliteSaver
 from agent.configuration import Configuration
 from agent.context import RunContext, Services
 from agent.edits import apply_edit, describe, mark_edited
@@ -59,13 +60,19 @@ def thread_id(epic_key: str, run_id: str) -> str:
 def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
     path = ensure_data_dir(data_dir)
     conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
+    saver = None
     try:
         serde = TextOnceSerializer(JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES), conn)
-        saver = SqliteSaver(conn, serde=serde)  # large inputs stored once (agent/checkpoint_serde.py)
+        # large inputs stored once (agent/checkpoint_serde.py), branches' writes committed in batches
+        saver = BatchedSqliteSaver(conn, serde=serde)
         saver.setup()
         yield saver
     finally:
-        conn.close()
+        try:
+            if saver is not None:
+                saver.close()  # also after an error: what the finished branches wrote is kept
+        finally:
+            conn.close()
 
 
 def has_checkpoint(data_dir: str | Path, epic_key: str, run_id: str) -> bool:
