@@ -9,6 +9,7 @@ text back. `drop_unused_texts` removes texts no checkpoint or write refers to an
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import sqlite3
@@ -28,10 +29,15 @@ _LONG_STR_HEADER = re.compile(rb"\xda[\x80-\xff].|\xdb[\x00-\xff]{4}", re.S)
 """msgpack's str16 header with a length of 32,768 bytes or more, and every str32 header."""
 
 
+_SAMPLE = 256
+"""Bytes of a candidate string checked as UTF-8 (a false candidate only costs the walk)."""
+
+
 def _may_hold_large_text(kind: str, raw: Any) -> bool:
     """Whether a serialized value may contain a string of LARGE_TEXT characters or more. A msgpack
-    payload can only if it has a str16/str32 header announcing that many bytes of valid UTF-8 (a
-    header-like byte pair inside other data almost never is); anything else is walked if it is long."""
+    payload can only if it has a str16/str32 header announcing that many bytes, starting with valid
+    UTF-8 (a header-like byte pair inside other data seldom is, and then the walk only costs time);
+    anything else is walked if it is long."""
     if not isinstance(raw, (bytes, bytearray)) or len(raw) < LARGE_TEXT:
         return False
     if kind != "msgpack":
@@ -41,8 +47,8 @@ def _may_hold_large_text(kind: str, raw: Any) -> bool:
         length = int.from_bytes(raw[m.start() + 1:start], "big")
         if length < LARGE_TEXT or start + length > len(raw):
             continue
-        try:
-            raw[start:start + length].decode("utf-8", "surrogatepass")
+        try:  # the start of a real string is UTF-8 (a character cut at the end of the sample is fine)
+            codecs.getincrementaldecoder("utf-8")("surrogatepass").decode(raw[start:start + _SAMPLE], final=False)
         except UnicodeDecodeError:
             continue
         return True
