@@ -9,7 +9,9 @@ text back. `drop_unused_texts` removes texts no checkpoint or write refers to an
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import re
 import sqlite3
 import threading
 from typing import Any
@@ -21,7 +23,36 @@ from pydantic import BaseModel
 LARGE_TEXT = 32_768
 """Strings of at least this many characters are stored once, by hash."""
 _REF = "\x00casewright-text:sha256:"
+_REF_BYTES = _REF.encode()
 _TABLE = "casewright_texts"
+_LONG_STR_HEADER = re.compile(rb"\xda[\x80-\xff].|\xdb[\x00-\xff]{4}", re.S)
+"""msgpack's str16 header with a length of 32,768 bytes or more, and every str32 header."""
+
+
+_SAMPLE = 256
+"""Bytes of a candidate string checked as UTF-8 (a false candidate only costs the walk)."""
+
+
+def _may_hold_large_text(kind: str, raw: Any) -> bool:
+    """Whether a serialized value may contain a string of LARGE_TEXT characters or more. A msgpack
+    payload can only if it has a str16/str32 header announcing that many bytes, starting with valid
+    UTF-8 (a header-like byte pair inside other data seldom is, and then the walk only costs time);
+    anything else is walked if it is long."""
+    if not isinstance(raw, (bytes, bytearray)) or len(raw) < LARGE_TEXT:
+        return False
+    if kind != "msgpack":
+        return True
+    for m in _LONG_STR_HEADER.finditer(raw):
+        start = m.end()
+        length = int.from_bytes(raw[m.start() + 1:start], "big")
+        if length < LARGE_TEXT or start + length > len(raw):
+            continue
+        try:  # the start of a real string is UTF-8 (a character cut at the end of the sample is fine)
+            codecs.getincrementaldecoder("utf-8")("surrogatepass").decode(raw[start:start + _SAMPLE], final=False)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 class TextOnceSerializer(SerializerProtocol):
@@ -36,10 +67,17 @@ class TextOnceSerializer(SerializerProtocol):
 
     # -- SerializerProtocol --------------------------------------------------------------------------
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        typed = self.inner.dumps_typed(obj)
+        if not _may_hold_large_text(*typed):
+            return typed  # the usual case: no walk over the state (a 1,000-story state has 10^6 objects)
         return self.inner.dumps_typed(self._out(obj))
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        return self._in(self.inner.loads_typed(data))
+        value = self.inner.loads_typed(data)
+        kind, raw = data
+        if kind == "msgpack" and isinstance(raw, (bytes, bytearray)) and _REF_BYTES not in raw:
+            return value  # refers to no stored text
+        return self._in(value)
 
     # -- large strings out and back in ---------------------------------------------------------------
     def _store(self, text: str) -> str:

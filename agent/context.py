@@ -9,6 +9,8 @@ the CLI and the workers build both halves from the settings (`Services.from_sett
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -52,9 +54,15 @@ class RunContext:
     """The run context the graph's nodes receive: configuration, services, and what is derived
     from them once per run (the house template, the model generator)."""
 
-    def __init__(self, config: Configuration, services: Services | None = None) -> None:
+    def __init__(self, config: Configuration, services: Services | None = None, *, story_slots: int = 0) -> None:
         self.config = config
         self.services = services or Services()
+        self._slots = threading.BoundedSemaphore(story_slots) if story_slots > 0 else None
+
+    def story_slot(self) -> AbstractContextManager[Any]:
+        """Held by a generate or revise branch while it works: at most `story_slots` (the run's
+        concurrency) at once, whatever else runs beside them in the same step (the plan)."""
+        return self._slots if self._slots is not None else nullcontext()
 
     @cached_property
     def template(self) -> HouseTemplate:

@@ -1,12 +1,16 @@
 """The casewright agent, wired. Read top to bottom:
 
-    load -> plan -> assess -> map_tests -> retrieve -> generate (one branch per story, in parallel) -> journeys
-         -> review -> [revise -> revise_story (per story) -> review]* -> approve -> write_back -> report
+    load -> assess -> map_tests -> retrieve -> plan + generate (one branch per story; all in parallel) -> scope
+         -> journeys -> review -> [revise -> revise_story (per story) -> review]* -> approve -> write_back -> report
     edit -> approve: a reviewer's edit, written into the checkpoint of a run waiting for approval
 
 Each node is one function in agent/nodes/<name>.py and decides for itself whether the rules or
 the configured model do its work. What a run needs (its Configuration and Services) arrives as
 the run context (agent/context.py); the state is agent/state.py. This module only wires.
+
+The plan (a model call when a model is configured) runs in the same step as the generate
+branches, so it costs no round trip of its own; `scope` then drops what the plan left out
+(agent/nodes/scope.py).
 """
 
 from __future__ import annotations
@@ -26,16 +30,18 @@ from agent.nodes.report import report
 from agent.nodes.retrieve import retrieve
 from agent.nodes.review import after_review, review
 from agent.nodes.revise import fan_out_revisions, revise, revise_story
+from agent.nodes.scope import scope
 from agent.nodes.write_back import write_back
 from agent.state import InputState, State
 
 NODES = {
     "load": (load, "Loading the epic, its stories and rules"),
-    "plan": (plan, "Planning scope and flows"),
     "assess": (assess, "Assessing the acceptance criteria"),
     "map_tests": (map_tests, "Mapping existing tests to the criteria"),
     "retrieve": (retrieve, "Retrieving rules and approved cases"),
+    "plan": (plan, "Planning scope and flows"),
     "generate": (generate, "Generating cases per story"),
+    "scope": (scope, "Keeping the stories in scope"),
     "journeys": (journeys, "Chaining end-to-end journeys"),
     "review": (review, "Reviewing coverage and format"),
     "revise": (revise, "Revising"),
@@ -53,12 +59,13 @@ def build_graph() -> StateGraph:
     for name, (node, _) in NODES.items():
         g.add_node(name, node)
     g.add_edge(START, "load")
-    g.add_edge("load", "plan")
-    g.add_edge("plan", "assess")
+    g.add_edge("load", "assess")
     g.add_edge("assess", "map_tests")
     g.add_edge("map_tests", "retrieve")
-    g.add_conditional_edges("retrieve", fan_out, ["generate"])
-    g.add_edge("generate", "journeys")
+    g.add_conditional_edges("retrieve", fan_out, ["plan", "generate"])  # the plan first, beside the branches
+    g.add_edge("plan", "scope")
+    g.add_edge("generate", "scope")  # scope waits for the plan and every branch
+    g.add_edge("scope", "journeys")
     g.add_edge("journeys", "review")
     g.add_conditional_edges("review", after_review, {"approve": "approve", "revise": "revise"})
     g.add_conditional_edges("revise", fan_out_revisions, ["revise_story", "review"])

@@ -25,10 +25,12 @@ from langgraph.runtime import Runtime
 
 from agent import models
 from agent.checkpoint_serde import TextOnceSerializer, drop_unused_texts
+from agent.checkpoint_store import BatchedSqliteSaver
 from agent.configuration import Configuration
 from agent.context import RunContext, Services
 from agent.edits import apply_edit, describe, mark_edited
 from agent.graph import compile_graph
+from agent.llm.provider import RULES
 from agent.nodes.approve import normalise_decision
 from agent.nodes.review import review
 from agent.runs import NotWaiting, load_run, new_run_id, run_lock, save_run, waiting_run
@@ -59,13 +61,19 @@ def thread_id(epic_key: str, run_id: str) -> str:
 def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
     path = ensure_data_dir(data_dir)
     conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
+    saver = None
     try:
         serde = TextOnceSerializer(JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES), conn)
-        saver = SqliteSaver(conn, serde=serde)  # large inputs stored once (agent/checkpoint_serde.py)
+        # large inputs stored once (agent/checkpoint_serde.py), branches' writes committed in batches
+        saver = BatchedSqliteSaver(conn, serde=serde)
         saver.setup()
         yield saver
     finally:
-        conn.close()
+        try:
+            if saver is not None:
+                saver.close()  # also after an error: what the finished branches wrote is kept
+        finally:
+            conn.close()
 
 
 def has_checkpoint(data_dir: str | Path, epic_key: str, run_id: str) -> bool:
@@ -73,6 +81,10 @@ def has_checkpoint(data_dir: str | Path, epic_key: str, run_id: str) -> bool:
     continue; e.g. a checkpoint directory not shared with the machine a job died on)."""
     with checkpointer(data_dir) as saver:
         return saver.get_tuple({"configurable": {"thread_id": thread_id(epic_key, run_id)}}) is not None
+
+
+def _uses_model(cfg: Configuration, services: Services | None) -> bool:
+    return (services is not None and services.chat_model is not None) or (cfg.model or "").strip().lower() not in ("", RULES)
 
 
 def _run_config(epic_key: str, run_id: str, concurrency: int) -> dict[str, Any]:
@@ -94,7 +106,7 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
             raise CasewrightError(f"run {run_id} is for epic {record.get('epic_key')}, not {epic_key}")
         cfg = Configuration.from_record(record.get("config") or {}, data_dir=cfg.data_dir, fail_at=cfg.fail_at,
                                         llm_unavailable=cfg.llm_unavailable)
-    context = RunContext(cfg, services)
+    context = RunContext(cfg, services, story_slots=concurrency)
     context.template  # a broken house template is one clear error before the run starts, not a crash mid-run
     run_id = run_id or new_run_id()
     save_run(cfg.data_dir, run_id, epic_key=epic_key, status="running", config=cfg.as_record(),
@@ -106,7 +118,8 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
         graph_input = Command(resume=resume_value)
     with checkpointer(cfg.data_dir) as saver:
         graph = compile_graph(saver)
-        config = _run_config(epic_key, run_id, concurrency)
+        # one step more than the story branches: the model's plan call runs beside them
+        config = _run_config(epic_key, run_id, concurrency + (1 if _uses_model(cfg, services) else 0))
         if resume and resume_value is None:
             snapshot = graph.get_state(config)
             if not snapshot.next and snapshot.values.get("summary"):

@@ -50,7 +50,7 @@ class State(InputState, total=False):
     pages: list[Page]
     flows: list[Flow]
     scope: list[str]
-    """Story keys in scope, in the order the plan chose."""
+    """Story keys in scope, in the order the plan chose (unset until the plan has run)."""
 
     retrieved: Annotated[dict[str, list[dict[str, Any]]], merge_dicts]
     """Per story key: knowledge chunks retrieved for it (id, title, text, kind, url, score)."""
@@ -93,6 +93,15 @@ class StoryTask(TypedDict, total=False):
 def node_usage(node: str, started: float, calls: int = 0, **extra: Any) -> dict[str, Any]:
     """A node's `usage` update: seconds since `started` (time.perf_counter) and model calls."""
     return {node: {"seconds": round(time.perf_counter() - started, 4), "calls": calls, **extra}}
+
+
+def candidate_keys(state: State) -> list[str]:
+    """The stories the nodes before the plan work on: the plan's scope once it is known, else every
+    story loaded (the rules' scope). The plan runs beside the generate branches (agent/graph.py), so
+    assess, map_tests, retrieve and generate cover every story and `scope` drops what the plan
+    leaves out."""
+    scope = state.get("scope")
+    return list(scope) if scope is not None else [s.key for s in state.get("stories") or []]
 
 
 def story_cases(state: State, story_key: str) -> list[UATCase]:

@@ -12,6 +12,10 @@ def generate_flow_cases(flows: list[Flow], stories: list[Story], cases: list[UAT
     """One end-to-end case per flow: each story's first positive case becomes one leg of the journey."""
     by_key = {s.key: s for s in stories}
     opening = {template.opening_step.action} if template.opening_step else set()
+    first_positive: dict[str, UATCase] = {}
+    for c in cases:
+        if c.kind == "positive":
+            first_positive.setdefault(c.story_key, c)
     out: list[UATCase] = []
     for n, flow in enumerate(flows, start=1):
         steps: list[Step] = []
@@ -20,7 +24,7 @@ def generate_flow_cases(flows: list[Flow], stories: list[Story], cases: list[UAT
         personas: list[str] = []
         for key in flow.story_keys:
             story = by_key.get(key)
-            leg = next((c for c in cases if c.story_key == key and c.kind == "positive"), None)
+            leg = first_positive.get(key)
             if story is None or leg is None:
                 continue
             main = next((s for s in leg.steps if s.action not in opening), leg.steps[-1])

@@ -54,8 +54,17 @@ def _tables() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return longest_first, sorted(steps.items(), key=lambda kv: -len(kv[0]))
 
 
+@lru_cache(maxsize=1)
+def _prefixes() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Every block and step keyword, for one `str.startswith` that rejects most lines at once."""
+    blocks, steps = _tables()
+    return tuple(kw for kw, _ in blocks), tuple(kw for kw, _ in steps)
+
+
 def block_keyword(line: str) -> tuple[str, str] | None:
     """(English keyword, the name after the colon) for a translated 'Szenario: name' line."""
+    if not line.startswith(_prefixes()[0]):
+        return None
     for kw, canonical in _tables()[0]:
         if line.startswith(kw):
             rest = line[len(kw):].lstrip()
@@ -66,6 +75,8 @@ def block_keyword(line: str) -> tuple[str, str] | None:
 
 def step_keyword(line: str) -> tuple[str, str] | None:
     """(English keyword, the step text) for a translated step such as 'Angenommen ...' or '前提...'."""
+    if not line.startswith(_prefixes()[1]):
+        return None
     for kw, canonical in _tables()[1]:
         if line.startswith(kw):
             rest = line[len(kw):]

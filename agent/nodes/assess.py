@@ -10,13 +10,13 @@ from langgraph.runtime import Runtime
 from agent.context import RunContext
 from agent.intake.quality import assess_story
 from agent.models import Finding
-from agent.state import State, node_usage
+from agent.state import State, candidate_keys, node_usage
 
 
 def assess(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     runtime.context.config.fail_if_asked("assess")
-    scope = set(state["scope"])
+    scope = set(candidate_keys(state))
     findings: list[Finding] = []
     for story in state["stories"]:
         if story.key in scope:

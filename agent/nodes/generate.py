@@ -19,18 +19,21 @@ from agent.generation.rules import generate_for_story
 from agent.llm.prompts import split_retrieved
 from agent.models import Finding, Story, UATCase
 from agent.review.coverage import existing_coverage
-from agent.state import State, StoryTask, node_usage
+from agent.state import State, StoryTask, candidate_keys, node_usage
 
 
 def fan_out(state: State) -> list[Send]:
-    """One generate branch per story in scope, with what retrieval found for it."""
+    """The plan, then one generate branch per candidate story with what retrieval found for it, all in
+    one step. The plan goes first, so it has a place before the branches that fill the run's
+    concurrency (agent/graph.py)."""
     retrieved = state.get("retrieved") or {}
     gaps = state.get("coverage_mode") == "gaps"
     links = [lk for story_links in (state.get("links") or {}).values() for lk in story_links]
     existing = existing_coverage(links, state.get("stale_tests") or []) if gaps else {}
-    tasks = []
+    tasks = [Send("plan", {"epic": state["epic"], "stories": state["stories"]})]
+    scope = set(candidate_keys(state))
     for s in state["stories"]:
-        if s.key not in state["scope"]:
+        if s.key not in scope:
             continue
         covered = sorted(c.id for c in s.criteria if existing.get(c.id))
         tasks.append(Send("generate", StoryTask(story=s, epic_key=state["epic_key"], retrieved=retrieved.get(s.key, []),
@@ -79,8 +82,9 @@ def generate(task: StoryTask, runtime: Runtime[RunContext]) -> dict[str, Any]:
             cases, notes = only_gaps(task, [])
             return {"cases": cases, "findings": notes, "usage": node_usage(f"generate:{story.key}", t0)}
     rules, examples = split_retrieved(retrieved)
-    outcome = gen.generate_story(asked, rules=rules, examples=examples, fallback=fallback,
-                                 on_unavailable=ctx.config.llm_unavailable, probes=probes)
+    with ctx.story_slot():
+        outcome = gen.generate_story(asked, rules=rules, examples=examples, fallback=fallback,
+                                     on_unavailable=ctx.config.llm_unavailable, probes=probes)
     cases, notes = only_gaps(task, outcome.cases)
     return {"cases": cases, "findings": outcome.findings + notes, "llm_usage": outcome.usage,
             "usage": node_usage(f"generate:{story.key}", t0, outcome.usage.get("generate", {}).get("calls", 0))}

@@ -16,7 +16,7 @@ from agent.llm.judge import ModelJudge
 from agent.models import Finding, StaleTest
 from agent.review.mapping import Mapper
 from agent.review.staleness import load_memory, save_memory, story_staleness
-from agent.state import State, node_usage
+from agent.state import State, candidate_keys, node_usage
 from connectors.embeddings import get_embedder
 
 
@@ -50,7 +50,7 @@ def map_tests(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     ctx.config.fail_if_asked("map_tests")
     mode = ctx.config.coverage or ctx.template.coverage
-    scope = set(state.get("scope") or [])
+    scope = set(candidate_keys(state))
     stories = [s for s in state["stories"] if s.key in scope]
     encoder = None
     if _needs_encoder(stories):

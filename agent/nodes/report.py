@@ -20,7 +20,7 @@ def report(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     stats = cs.stats
     cs = with_limit_findings(cs)  # fields the importers would refuse as too long (agent/renderers/limits.py)
     cs.stats = {**stats, "findings": len(cs.findings)}
-    paths = write_outputs(cs, cfg.formats, Path(cfg.out_dir)) if cfg.formats else []
+    paths = write_outputs(cs, cfg.formats, Path(cfg.out_dir), limits_checked=True) if cfg.formats else []
     summary = {**cs.stats, "epic": state["epic_key"], "run_id": state.get("run_id", "")}
     if state.get("write_results"):
         summary["write_back"] = state["write_results"]

@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 from agent.context import RunContext
 from agent.knowledge.base import open_knowledge_base
 from agent.knowledge.retrieval import retrieve_for_story
-from agent.state import State, node_usage
+from agent.state import State, candidate_keys, node_usage
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def retrieve(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     store = runtime.context.store
-    scope = set(state.get("scope") or [])
+    scope = set(candidate_keys(state))
     stories = [s for s in state.get("stories") or [] if s.key in scope]
     if not stories:
         return {"retrieved": {}}

@@ -67,8 +67,9 @@ def revise_story(task: dict[str, Any], runtime: Runtime[RunContext]) -> dict[str
     own = [c for c in previous if c.kind != "end_to_end" or c.criterion_ids and
            all(cid.startswith(story.key + "/") for cid in c.criterion_ids)]
     journeys = [c for c in previous if c not in own]
-    outcome = gen.revise_story(story, own, task.get("findings") or [], rules=rules_from_retrieved(task.get("retrieved")),
-                               reviewer=task.get("reason"))
+    with runtime.context.story_slot():
+        outcome = gen.revise_story(story, own, task.get("findings") or [],
+                                   rules=rules_from_retrieved(task.get("retrieved")), reviewer=task.get("reason"))
     findings = [f.model_copy(update={"message": f"Round {task.get('round', 1)}: {f.message}"}) for f in outcome.findings]
     return {"cases": {"replace_stories": [story.key], "cases": [*outcome.cases, *journeys]},
             "findings": findings, "llm_usage": outcome.usage,

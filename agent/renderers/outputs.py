@@ -99,14 +99,17 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_outputs(case_set: CaseSet, formats: str | Iterable[str], out_dir: str | os.PathLike[str]) -> list[Path]:
+def write_outputs(case_set: CaseSet, formats: str | Iterable[str], out_dir: str | os.PathLike[str], *,
+                  limits_checked: bool = False) -> list[Path]:
     """Render every requested format and write it under out_dir; returns the paths written.
 
     All formats are validated and rendered before the first file is written, so bad input
-    leaves no half-written set of outputs behind.
+    leaves no half-written set of outputs behind. `limits_checked`: the caller has already added
+    the field-limit findings (`with_limit_findings`), so they are not computed twice.
     """
     chosen = check_formats(formats)
-    case_set = with_limit_findings(case_set)
+    if not limits_checked:
+        case_set = with_limit_findings(case_set)
     rendered = {rel: text for fmt in chosen for rel, text in render_files(case_set, fmt).items()}
     root = Path(out_dir)
     if root.exists() and not root.is_dir():

@@ -224,7 +224,8 @@ def test_a_job_retries_while_the_api_is_down_and_falls_back_only_on_its_last_att
 
 
 def test_the_concurrency_limit_bounds_in_flight_model_calls(stub, tmp_path):
-    """A small epic against the stub (0.3 s per call) with concurrency 2: calls overlap, never more than 2."""
+    """A small epic against the stub (0.3 s per call) with concurrency 2: calls overlap, never more than
+    2 story calls, and the plan call beside them (it runs in the same step as the first branches)."""
     from agent.configuration import Configuration
     from agent.runner import generate_epic
 
@@ -235,4 +236,4 @@ def test_the_concurrency_limit_bounds_in_flight_model_calls(stub, tmp_path):
     result = generate_epic("ER-1", cfg, concurrency=2)
     generate_calls = [r for r in stub.requests if r.schema_name == "uat_cases"]
     assert len(generate_calls) >= 3 and result.summary
-    assert 1 < stub.max_in_flight <= 2
+    assert 1 < stub.max_in_flight <= 3

@@ -1,0 +1,118 @@
+"""Batched checkpoint writes (agent/checkpoint_store.py) and the serializer's fast path
+(agent/checkpoint_serde.py): writes reach the database in batches, on a timer, with a checkpoint and
+on close; a run killed outright mid fan-out resumes with every story's cases exactly once."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from agent.checkpoint_serde import LARGE_TEXT, TextOnceSerializer, _may_hold_large_text
+from agent.configuration import Configuration
+from agent.models import Story
+from agent.runner import _STATE_TYPES, checkpointer, generate_epic
+from connectors.emulators.openai_chat import OpenAIStub
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _writes(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM writes").fetchone()[0]
+
+
+def _config(checkpoint_id: str = "c1") -> dict:
+    return {"configurable": {"thread_id": "T:1", "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+
+
+def test_writes_are_committed_after_flush_s_and_on_close_not_one_by_one(tmp_path):
+    db = tmp_path / "checkpoints.sqlite"
+    with checkpointer(tmp_path) as saver:
+        saver.flush_s = 0.3
+        for n in range(5):
+            saver.put_writes(_config(), [("cases", [f"case {n}"])], task_id=f"task-{n}")
+        assert _writes(db) == 0  # another connection sees nothing yet
+        time.sleep(0.6)
+        assert _writes(db) == 5 and saver.commits == 1  # one transaction for the five branches
+        saver.put_writes(_config(), [("cases", ["late"])], task_id="task-late")
+    assert _writes(db) == 6  # closing the saver committed the last one
+
+
+def test_a_read_sees_the_writes_still_in_memory(tmp_path):
+    with checkpointer(tmp_path) as saver:
+        saver.flush_s = 60
+        saver.put_writes(_config(), [("cases", ["x"])], task_id="t")
+        assert _writes(tmp_path / "checkpoints.sqlite") == 0
+        saver.get_tuple(_config())
+        assert _writes(tmp_path / "checkpoints.sqlite") == 1
+
+
+def test_the_fast_path_finds_every_large_text_and_skips_states_without_one():
+    inner = JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES)
+    small = {"usage": {f"generate:S-{n}": {"seconds": n / 7, "calls": n} for n in range(5000)},
+             "names": ["ـصـ" * 10 for _ in range(2000)]}  # floats' bytes and Arabic text look like headers
+    assert len(inner.dumps_typed(small)[1]) > LARGE_TEXT
+    assert not _may_hold_large_text(*inner.dumps_typed(small))
+    for text in ("a" * LARGE_TEXT, "ص" * LARGE_TEXT, "x" * 70_000):
+        story = Story(key="S-1", summary="s", description=text)
+        assert _may_hold_large_text(*inner.dumps_typed({**small, "stories": [story]}))
+    conn = sqlite3.connect(":memory:")
+    serde = TextOnceSerializer(inner, conn)
+    big = Story(key="S-2", summary="s", description="é" * (LARGE_TEXT + 1))
+    kind, raw = serde.dumps_typed({"stories": [big]})
+    assert len(raw) < LARGE_TEXT and serde.loads_typed((kind, raw))["stories"][0].description == big.description
+
+
+_CHILD = """
+import sys
+from agent.configuration import Configuration
+from agent.runner import generate_epic
+cfg = Configuration(source="sample", data_dir=sys.argv[1], out_dir=sys.argv[2], formats=["json"],
+                    model="openai-compatible:casewright-stub", max_revise_rounds=0,
+                    llm={"model_base_url": sys.argv[3], "llm_retries": 0, "llm_timeout_s": 30})
+generate_epic("ER-1", cfg, run_id="killed", concurrency=1)
+"""
+
+
+@pytest.mark.xdist_group("llm_graph")
+def test_a_run_killed_mid_fan_out_resumes_with_each_storys_cases_exactly_once(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    with OpenAIStub(latency_s=0.4) as stub:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(data), str(out), stub.base_url], cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 120
+            db = data / "checkpoints.sqlite"
+            # wait until some branches' writes are committed (each branch writes cases, findings, usage...)
+            while time.monotonic() < deadline and child.poll() is None:
+                if db.exists() and len([r for r in stub.requests if r.schema_name == "uat_cases"]) >= 4:
+                    break
+                time.sleep(0.05)
+            assert child.poll() is None, "the run ended before it could be killed"
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        before = len([r for r in stub.requests if r.schema_name == "uat_cases"])
+        stub.reset()
+        cfg = Configuration(source="sample", data_dir=str(data), out_dir=str(out), formats=["json"],
+                            model="openai-compatible:casewright-stub", max_revise_rounds=0,
+                            llm={"model_base_url": stub.base_url, "llm_retries": 0, "llm_timeout_s": 30})
+        result = generate_epic("ER-1", cfg, run_id="killed", resume=True, concurrency=1)
+        again = len([r for r in stub.requests if r.schema_name == "uat_cases"])
+    assert result.status == "done"
+    stories = {s.key for s in result.state["stories"]}
+    ids = [c.id for c in result.state["cases"]]
+    assert len(ids) == len(set(ids))  # no case twice
+    assert {c.story_key for c in result.state["cases"] if c.kind != "end_to_end"} == stories - {"ER-7"}  # ER-7 has no criteria
+    # LangGraph queues a branch's checkpoint writes in the step's own thread pool, behind the
+    # branches still waiting, so a kill mid fan-out loses the whole step's writes (as before the
+    # batching): every story in scope is generated again, once
+    assert before >= 4 and again == len(stories)
