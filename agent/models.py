@@ -107,6 +107,9 @@ class ExistingTest(_Model):
     own: bool = Field(False, description="Written by casewright (its label)")
     created: str | None = None
     updated: str | None = None
+    criteria_then: dict[str, str] = Field(
+        default_factory=dict, description="From the story's Jira history: the criteria that read otherwise "
+                                          "when the test was last updated (id -> text then)")
 
 
 class CriterionLink(_Model):

@@ -115,6 +115,27 @@ class JiraSource:
         path = f"issue/{key_path(key)}"
         return self._call(lambda: self.client._get_json(path, params=params), f"read issue {key}")
 
+    def changelog(self, key: str) -> list[dict[str, Any]]:
+        """An issue's change histories, oldest first: `expand=changelog` (Cloud and Data Center),
+        then, on Cloud when that was capped, the rest from the paged /changelog."""
+        path = f"issue/{key_path(key)}"
+        doc = self._call(lambda: self.client._get_json(path, params={"fields": "summary", "expand": "changelog"}),
+                         f"read the change history of {key}")
+        page = (doc or {}).get("changelog") or {}
+        histories = list(page.get("histories") or [])
+        total = int(page.get("total") or len(histories))
+        if self.is_cloud and total > len(histories):
+            histories, start = [], 0
+            while True:
+                more = self._call(lambda at=start: self.client._get_json(
+                    f"{path}/changelog", params={"startAt": at, "maxResults": 100}), f"read the change history of {key}")
+                values = (more or {}).get("values") or []
+                histories += values
+                start += len(values)
+                if not values or more.get("isLast", True):
+                    break
+        return histories
+
     def fields(self) -> list[dict[str, Any]]:
         return self._call(self.client.fields, "read the field list (/field)")
 
@@ -154,6 +175,10 @@ class JiraSource:
         tests, own = self._linked_tests_and_own([epic, *stories], known=set(issues))
         for t in tests:
             issues.setdefault(t["key"], t)
+        tested = {s["key"] for s in stories if _links_to(s, {t["key"] for t in tests})}
+        for s in stories:  # the old criterion text of a person's test comes from the story's history
+            if s["key"] in tested:
+                s["changelog"] = {"histories": self.changelog(s["key"])}
         if own:  # links to casewright's own Test issues are dropped too, so they are not read as tests at all
             for issue in issues.values():
                 f = issue.get("fields") or {}
@@ -229,3 +254,9 @@ class JiraSource:
             seen = {str(p["id"]) for p in pages}
             pages += [p for p in self.confluence.pages_by_cql(self.confluence_cql) if str(p["id"]) not in seen]
         return pages
+
+
+def _links_to(issue: dict[str, Any], keys: set[str]) -> bool:
+    """Whether one of the issue's links points to one of `keys`."""
+    return any(((lk.get("inwardIssue") or lk.get("outwardIssue") or {}).get("key")) in keys
+               for lk in (issue.get("fields") or {}).get("issuelinks") or [])

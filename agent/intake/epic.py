@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.intake.criteria import extract
+from agent.intake.history import StoryHistory
 from agent.intake.linked_tests import existing_test
 from agent.models import Epic, Finding, Page, Story, UATCase
 from agent.renderers.jira_wiki import wiki_to_case
@@ -100,10 +101,16 @@ def parse_story(ws: Workspace, raw: dict[str, Any], *, epic_key: str | None, ac_
     method, path = endpoint if endpoint else (None, None)
     approved = []
     existing = []
+    history = StoryHistory(key, (raw.get("changelog") or {}).get("histories") or [], description=description,
+                           ac_text=ac_text, ac_field=ac_field, ac_field_name=ac_field_name,
+                           title=str(f.get("summary", "")))
     for test in ws.linked_issues(key, issue_type=test_issue_type):
         case = parse_approved_case(ws, test, key)
         if test.get("fields"):
-            existing.append(existing_test(test, case))
+            found = existing_test(test, case)
+            if not found.own:
+                found.criteria_then = history.changed_criteria(found.updated or found.created, criteria)
+            existing.append(found)
         if case is not None:
             approved.append(case)
         elif ignored is not None:

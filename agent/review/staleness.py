@@ -6,6 +6,10 @@
   last seen mapped to it, the text differs now, and the test has not been updated since (its
   `updated` timestamp is the one remembered). A test updated after the change is mapped afresh.
 
+With no memory of a person's test for a criterion (the first run, or a test linked since), the old
+text comes from the story's Jira change history (agent/intake/history.py, `criteria_then`): the
+criterion as it read when the test was last updated, when it reads otherwise now.
+
 The memory is one JSON file per story under `<data dir>/coverage/`: for each test key, each
 criterion id it was mapped to, with the criterion's text and the test's `updated` at that time.
 Entries of stale tests are kept as they are, so a test stays stale until someone updates it.
@@ -73,10 +77,21 @@ def story_staleness(story: Story, links: list[CriterionLink], memory: Memory,
                                                     reason=reason, old_text=old, new_text=new,
                                                     own=tests[test_key].own))
 
+    linked: dict[str, set[str]] = {}
+    for link in links:
+        linked.setdefault(link.test_key, set()).add(link.criterion_id)
     for test in story.existing_tests:
         for cid in test.criterion_ids:
             if cid.startswith(story.key + "/") and cid not in current:
-                add(test.key, cid, "gone", str((memory.get(test.key) or {}).get(cid, {}).get("text", "")), "")
+                add(test.key, cid, "gone", str((memory.get(test.key) or {}).get(cid, {}).get("text", "")
+                                                or test.criteria_then.get(cid, "")), "")
+        for cid, old in test.criteria_then.items():  # a person's test casewright has not seen mapped before
+            seen = (memory.get(test.key) or {}).get(cid)
+            if test.own or (isinstance(seen, dict) and seen.get("test_updated") == test.updated):
+                continue  # casewright's own follow their fingerprint; what casewright remembers decides
+            if cid in current and cid in linked.get(test.key, set()) | set(test.criterion_ids) \
+                    and criterion_text(old) != criterion_text(current[cid]):
+                add(test.key, cid, "changed", old, current[cid])
         for old in test.fingerprint_criteria:
             if criterion_text(old) not in texts:
                 add(test.key, "", "gone", old, "")

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from connectors.emulators.atlassian.changelog import register_changelog_routes
 from connectors.emulators.atlassian.confluence_routes import register_confluence_routes
 from connectors.emulators.atlassian.jira_routes import register_jira_routes
 from connectors.emulators.atlassian.responses import JIRA_PREFIXES, confluence_error, jira_error
@@ -58,6 +59,7 @@ def create_app(state: SandboxState, *, mounts: dict[str, Any] | None = None,
 
     # -- routes: Jira, Confluence, then a 404 for anything else ------------------------------
     register_jira_routes(app, state)
+    register_changelog_routes(app, state)
     register_confluence_routes(app, state)
     for register in extensions:
         register(app)

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from connectors.emulators.atlassian.changelog import expanded_changelog
 from connectors.emulators.atlassian.jql import JqlError, compile_jql, sort_issues
 from connectors.emulators.atlassian.responses import JIRA_PREFIXES, base, jira_error
 from connectors.emulators.atlassian.state import BadRequest, NotFound, SandboxState, now_jira
@@ -87,6 +88,8 @@ def register_jira_routes(app: FastAPI, state: SandboxState) -> None:
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": issue["id"], "self": issue_url(request, issue), "key": issue["key"], "fields": out_fields,
         }
+        if expand and "changelog" in expand.split(","):
+            out["changelog"] = expanded_changelog(state, issue)
         if expand and "names" in expand.split(","):
             out["names"] = {fd["id"]: fd.get("name", fd["id"]) for fd in state.fields}
         if properties:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from connectors.jira_time import parse_jira_timestamp
+
 Predicate = Callable[[dict[str, Any]], bool]
 
 
@@ -226,18 +228,6 @@ def parse_jql_datetime(value: str, now: datetime | None = None) -> datetime:
         except ValueError:
             pass
     raise JqlError(f"Date value '{value}' for field 'updated' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d'.")
-
-
-def parse_jira_timestamp(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    v = value.strip()
-    v = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", v)  # 2024-01-01T10:00:00.000+0000
-    try:
-        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def _matcher(kind: str, op: str, values: list[str], field: str) -> Callable[[Any], bool]:

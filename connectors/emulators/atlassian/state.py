@@ -15,6 +15,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
+from connectors.emulators.atlassian.changelog import EXPAND_LIMIT, record_change, seed_history
 from connectors.emulators.atlassian.controls import Credentials, Faults, RecordedRequest
 from connectors.emulators.atlassian.workflow import Workflow
 from connectors.workspace import Workspace
@@ -90,6 +91,8 @@ class SandboxState:
         self.properties: dict[str, dict[str, Any]] = {}   # issue id -> {key: value}
         self.comments: dict[str, list[dict[str, Any]]] = {}  # issue id -> comments
         self.remote_links: dict[str, list[dict[str, Any]]] = {}  # issue id -> links
+        self.changelog: dict[str, list[dict[str, Any]]] = {}  # issue id -> histories, oldest first
+        self.changelog_expand_limit = EXPAND_LIMIT  # expand=changelog returns at most this many
         self.links: dict[str, dict[str, Any]] = {}  # link id -> {type, inward key, outward key}
         self.extra_issue_types: list[tuple[str, str, bool]] = []  # (id, name, subtask) an app adds (Xray's)
         self.workflow = Workflow()  # statuses and transitions (workflow.py)
@@ -112,6 +115,7 @@ class SandboxState:
             for prop_key, value in (raw.get("properties") or {}).items():
                 self.properties.setdefault(issue["id"], {})[prop_key] = value
             issue.pop("properties", None)
+            seed_history(self, raw, issue)
             for c in ((f.get("comment") or {}).get("comments") or []):
                 self.comments.setdefault(issue["id"], []).append(copy.deepcopy(c))
             f.pop("comment", None)
@@ -313,10 +317,12 @@ class SandboxState:
                 errors[name] = f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
         if errors:
             raise BadRequest([], errors)
+        before = copy.deepcopy(issue["fields"])
         for name, value in fields.items():
             issue["fields"][name] = copy.deepcopy(value)
         self._apply_update_ops(issue, body.get("update") or {})
         issue["fields"]["updated"] = now_jira()
+        record_change(self, issue, before, issue["fields"]["updated"])
 
     def add_comment(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
         issue = self.get_issue(key)
