@@ -35,6 +35,7 @@ from agent.generation.phrasing import (
 )
 from agent.generation.api_data import api_value, change_of, condition_data, param_data
 from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters
+from agent.generation.rest_inputs import api_collections, api_inputs
 from agent.generation.rule_limits import rule_limits_for
 from agent.generation.template import HouseTemplate
 from agent.intake.gherkin_dialects import block_keyword
@@ -178,6 +179,8 @@ class StoryGenerator(Drafting):
             permissions(self, c)
         if self.api:
             api_parameters(self)
+            api_inputs(self)
+            api_collections(self)
         return StoryResult(cases=self.finish(), findings=self.findings)
 
 
