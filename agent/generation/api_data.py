@@ -20,7 +20,9 @@ def api_value(p: Parameter, *, valid: bool = True) -> str:
     seed = f"{p.name}"
     fmt = (p.format or "").lower()
     if not valid:
-        if fmt == "uuid" or "uuid" in (p.pattern or "") or p.name.lower().endswith("id"):
+        if fmt == "uuid" or "uuid" in (p.pattern or ""):
+            return "not-a-uuid"
+        if p.name.lower().endswith("id"):
             return "not-a-valid-id"
         if fmt in {"date", "date-time"}:
             return "2026-13-45"  # no such month or day
