@@ -67,3 +67,11 @@ def test_a_read_that_answers_a_list_is_checked_empty_and_long():
     assert any("every Loan object when there are many" in c.title for c in cases)
     writes = generate_for_story(_story("POST", [LIBRARY], [listing]), load_template(None)).cases
     assert not any("empty list" in c.title for c in writes)  # only a read lists what exists
+
+
+def test_success_outcomes_in_a_domain_of_refusal_words_stay_one_positive_case():
+    lock = [("Success Scenario", "If successful, returns a status code of 201 (Lock placed on the account)."),
+            ("Success Scenario", "The response body will be a JSON array of `Lock` objects."), BAD]
+    cases = generate_for_story(_story("POST", [LIBRARY], lock), load_template(None)).cases
+    ok = [c for c in cases if "LIB-3/AC-1" in c.criterion_ids and "LIB-3/AC-2" in c.criterion_ids]
+    assert ok and ok[0].kind == "positive" and "201" in ok[0].steps[0].expected
