@@ -67,7 +67,7 @@ def body_value(p: Parameter) -> str:
             return json.dumps(json.loads(m.group(1)))
         except ValueError:
             continue
-    if re.search(r"array of (?:strings?|ids?)\b.*\buuid|array of uuids?", text, re.I):
+    if _UUID_LIST.search(text):
         return json.dumps([str(uuid.uuid5(uuid.NAMESPACE_URL, f"casewright/{p.name}/{n}")) for n in (1, 2)])
     shape = body_shape(p)
     if shape:
@@ -76,6 +76,20 @@ def body_value(p: Parameter) -> str:
         ref = f" ({found.group(0)})" if found else ""
         return f"tester supplies: {shape_words(name, many)}{ref} with valid values"
     return "tester supplies: a JSON body with valid values for every required field"
+
+
+_UUID_LIST = re.compile(r"array of (?:strings?|ids?)\b.*\buuid|array of uuids?", re.I)
+
+
+def body_items(p: Parameter) -> str | None:
+    """What a list body holds, in words ('CustomField objects', 'UUIDs'); None when the body is not
+    a list or the ticket does not say of what."""
+    if p.location != "body":
+        return None
+    shape = body_shape(p)
+    if shape and shape[1]:
+        return f"{shape[0]} objects"
+    return "UUIDs" if _UUID_LIST.search(p.description or "") else None
 
 
 def body_shape(p: Parameter) -> tuple[str, bool] | None:

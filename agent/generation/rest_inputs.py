@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from agent.generation.api_data import api_value, body_shape, change_of, shape_words
+from agent.generation.api_data import api_value, body_items, body_shape, change_of, shape_words
 from agent.generation.drafts import Draft, Drafting
 from agent.generation.phrasing import sentence
 from agent.generation.rest_api import rejection, success
@@ -62,31 +62,42 @@ def api_inputs(gen: Drafting) -> None:
         add(f"rejects {'an' if p.name[:1].lower() in 'aeiou' else 'a'} {p.name} that is not a valid {kind}",
             f"Check that {p.name} must be a valid {kind}", data, expected_bad, change_of(story, data))
     body = next((p for p in story.parameters if p.location == "body"), None)
-    shape = body_shape(body) if body else None
-    if not body or not shape:
+    if body is None:
         return
-    name, many = shape
-    what = shape_words(name, many)
-    cases = [
-        (f"rejects {'a' if many else 'the'} {name} object with a required field left out",
-         f"Check that every required field of the {name} object is enforced",
-         f"{what} in which one {name} object lacks a required field (tester names the field)",
-         "with a required field missing from the body"),
-        (f"rejects {'a' if many else 'the'} {name} object with a field of the wrong type",
-         f"Check that the fields of the {name} object are type-checked",
-         f"{what} in which one field holds text where the {name} definition requires a number, "
-         "a boolean or a date (tester names the field)",
-         "with a field of the wrong type in the body"),
-    ]
-    for title, objective, value, change in cases:
-        add(title, objective, {**base, body.name: value}, expected_bad, change)
-    if many:
-        add(f"answers clearly when the list of {name} objects is empty",
-            f"Check the answer to an empty list of {name} objects", {**base, body.name: "[]"},
-            "The API answers with a documented status, not a server error (5xx), and nothing is changed.",
-            "with an empty JSON array as the body", confidence="low",
-            notes="The ticket does not say whether an empty list is accepted; confirm the expected status.")
-
+    shape = body_shape(body)
+    if shape:
+        name, many = shape
+        what = shape_words(name, many)
+        for title, objective, value, change in (
+            (f"rejects {'a' if many else 'the'} {name} object with a required field left out",
+             f"Check that every required field of the {name} object is enforced",
+             f"{what} in which one {name} object lacks a required field (tester names the field)",
+             "with a required field missing from the body"),
+            (f"rejects {'a' if many else 'the'} {name} object with a field of the wrong type",
+             f"Check that the fields of the {name} object are type-checked",
+             f"{what} in which one field holds text where the {name} definition requires a number, "
+             "a boolean or a date (tester names the field)",
+             "with a field of the wrong type in the body"),
+        ):
+            add(title, objective, {**base, body.name: value}, expected_bad, change)
+    items = body_items(body)
+    if not items:
+        return
+    unsaid = "The ticket does not say how the API treats {}; confirm the expected status."
+    add(f"answers clearly when the list of {items} is empty", f"Check the answer to an empty list of {items}",
+        {**base, body.name: "[]"},
+        "The API answers with a documented status, not a server error (5xx), and nothing is changed.",
+        "with an empty JSON array as the body", confidence="low", notes=unsaid.format("an empty list"))
+    add(f"treats the same entry twice in the list of {items} once",
+        f"Check that a list naming one of its {items} twice creates no duplicate",
+        {**base, body.name: f"a list of {items} in which one entry appears twice (tester supplies the entry)"},
+        "The API either refuses the repeated entry with a client error (4xx) or keeps it once; it is never stored twice.",
+        "with one entry repeated in the body", confidence="low", notes=unsaid.format("a repeated entry"))
+    add(f"handles a long list of {items}", f"Check the answer to a list of many {items}",
+        {**base, body.name: f"a list of 100 {items} (tester supplies them)"},
+        "The API either accepts every entry as the story says for success or refuses the list with a client "
+        "error (4xx) that names the size limit; it never answers a server error (5xx).",
+        "with 100 entries in the body", confidence="low", notes=unsaid.format("a long list"))
 
 def api_collections(gen: Drafting) -> None:
     """A read whose success criterion answers a list ('a JSON array of `Tag` objects'): the list when
