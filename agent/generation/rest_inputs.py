@@ -72,12 +72,12 @@ def api_inputs(gen: Drafting) -> None:
             (f"rejects {'a' if many else 'the'} {name} object with a required field left out",
              f"Check that every required field of the {name} object is enforced",
              f"{what} in which one {name} object lacks a required field (tester names the field)",
-             "with a required field missing from the body"),
+             f"with {'a' if many else 'the'} {name} object lacking a required field"),
             (f"rejects {'a' if many else 'the'} {name} object with a field of the wrong type",
              f"Check that the fields of the {name} object are type-checked",
              f"{what} in which one field holds text where the {name} definition requires a number, "
              "a boolean or a date (tester names the field)",
-             "with a field of the wrong type in the body"),
+             f"with a field of the wrong type in {'a' if many else 'the'} {name} object"),
         ):
             add(title, objective, {**base, body.name: value}, expected_bad, change)
     items = body_items(body)
@@ -88,7 +88,7 @@ def api_inputs(gen: Drafting) -> None:
         {**base, body.name: "[]"},
         "The API answers with a documented status, not a server error (5xx), and nothing is changed.",
         "with an empty JSON array as the body", confidence="low", notes=unsaid.format("an empty list"))
-    add(f"treats the same entry twice in the list of {items} once",
+    add(f"stores a repeated {items[:-1] if items.endswith('s') else items} once",
         f"Check that a list naming one of its {items} twice creates no duplicate",
         {**base, body.name: f"a list of {items} in which one entry appears twice (tester supplies the entry)"},
         "The API either refuses the repeated entry with a client error (4xx) or keeps it once; it is never stored twice.",

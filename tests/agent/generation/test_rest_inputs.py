@@ -4,7 +4,7 @@ answers a list, the list when empty and when long. Stories written here, not tak
 
 from __future__ import annotations
 
-from agent.generation.api_data import body_shape, shape_words
+from agent.generation.api_data import body_items, body_shape, shape_words
 from agent.generation.rest_inputs import typed
 from agent.generation.rules import generate_for_story
 from agent.generation.template import load_template
@@ -75,3 +75,18 @@ def test_success_outcomes_in_a_domain_of_refusal_words_stay_one_positive_case():
     cases = generate_for_story(_story("POST", [LIBRARY], lock), load_template(None)).cases
     ok = [c for c in cases if "LIB-3/AC-1" in c.criterion_ids and "LIB-3/AC-2" in c.criterion_ids]
     assert ok and ok[0].kind == "positive" and "201" in ok[0].steps[0].expected
+
+
+def test_a_list_body_is_checked_empty_repeated_and_long_and_says_what_the_ticket_leaves_open():
+    ids = Parameter(name="body", location="body", required=True,
+                    description="A JSON array of strings, each a UUID of a book to lend.")
+    assert body_items(ids) == "UUIDs" and body_items(LOANS) == "Loan objects"
+    assert body_items(Parameter(name="body", location="body", description="An `Account` object.")) is None
+    cases = generate_for_story(_story("POST", [LIBRARY, ids], [OK, BAD]), load_template(None)).cases
+    titles = [c.title for c in cases]
+    assert any("list of UUIDs is empty" in t for t in titles)
+    repeated = next(c for c in cases if "stores a repeated UUID once" in c.title)
+    long = next(c for c in cases if "long list of UUIDs" in c.title)
+    for c in (repeated, long):
+        assert c.confidence == "low" and "does not say" in c.notes
+    assert "100" in long.test_data["body"]
