@@ -20,7 +20,9 @@ def api_value(p: Parameter, *, valid: bool = True) -> str:
     seed = f"{p.name}"
     fmt = (p.format or "").lower()
     if not valid:
-        if fmt == "uuid" or "uuid" in (p.pattern or "") or p.name.lower().endswith("id"):
+        if fmt == "uuid" or "uuid" in (p.pattern or ""):
+            return "not-a-uuid"
+        if p.name.lower().endswith("id"):
             return "not-a-valid-id"
         if fmt in {"date", "date-time"}:
             return "2026-13-45"  # no such month or day
@@ -52,7 +54,7 @@ def api_value(p: Parameter, *, valid: bool = True) -> str:
 
 
 _JSON_EXAMPLE = re.compile(r"(\{[^{}]*\}|\[[^\[\]]*\])")
-_DEFINITION = re.compile(r"\b(?:an? |the )?(?:JSON )?(array of )?(\w+) objects?\b", re.I)
+_DEFINITION = re.compile(r"\b(?:an? |the )?(?:JSON )?(array of )?[`*]?(\w+)[`*]? objects?\b", re.I)
 _DEFINITION_REF = re.compile(r"#/definitions/\w+")
 
 
@@ -65,17 +67,45 @@ def body_value(p: Parameter) -> str:
             return json.dumps(json.loads(m.group(1)))
         except ValueError:
             continue
-    if re.search(r"array of (?:strings?|ids?)\b.*\buuid|array of uuids?", text, re.I):
+    if _UUID_LIST.search(text):
         return json.dumps([str(uuid.uuid5(uuid.NAMESPACE_URL, f"casewright/{p.name}/{n}")) for n in (1, 2)])
-    m = _DEFINITION.search(text)
-    if m and m.group(2).lower() not in {"json", "a", "an"}:
-        name = m.group(2)
-        shape = f"a JSON array of {name} objects" if m.group(1) else \
-            f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name} object"
+    shape = body_shape(p)
+    if shape:
+        name, many = shape
         found = _DEFINITION_REF.search(text)
         ref = f" ({found.group(0)})" if found else ""
-        return f"tester supplies: {shape}{ref} with valid values"
+        return f"tester supplies: {shape_words(name, many)}{ref} with valid values"
     return "tester supplies: a JSON body with valid values for every required field"
+
+
+_UUID_LIST = re.compile(r"array of (?:strings?|ids?)\b.*\buuid|array of uuids?", re.I)
+
+
+def body_items(p: Parameter) -> str | None:
+    """What a list body holds, in words ('CustomField objects', 'UUIDs'); None when the body is not
+    a list or the ticket does not say of what."""
+    if p.location != "body":
+        return None
+    shape = body_shape(p)
+    if shape and shape[1]:
+        return f"{shape[0]} objects"
+    return "UUIDs" if _UUID_LIST.search(p.description or "") else None
+
+
+def body_shape(p: Parameter) -> tuple[str, bool] | None:
+    """(object name, whether the body is an array of them) when the body's description names its
+    object ('A JSON array of `CustomField` objects' -> ('CustomField', True)); None otherwise."""
+    if p.location != "body":
+        return None
+    m = _DEFINITION.search(p.description or "")
+    if not m or m.group(2).lower() in {"json", "a", "an"}:
+        return None
+    return m.group(2), bool(m.group(1))
+
+
+def shape_words(name: str, many: bool) -> str:
+    """'a JSON array of CustomField objects' / 'an Account object'."""
+    return f"a JSON array of {name} objects" if many else f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name} object"
 
 
 def described(text: str) -> str:

@@ -74,6 +74,11 @@ _ERROR_STATUS = re.compile(
     re.I)
 
 
+def error_status(text: str) -> bool:
+    """Whether the text names an HTTP 4xx/5xx status as a status."""
+    return bool(_ERROR_STATUS.search(text or ""))
+
+
 def is_negative(text: str) -> bool:
     """An error path: an HTTP 4xx/5xx status (named as a status), or words of refusal and failure."""
     lang = language_of(text or "")

@@ -14,23 +14,36 @@ from agent.generation.api_data import OMITTED, api_value, change_of, described, 
 from agent.generation.drafts import Draft, Drafting
 from agent.generation.negative_checks import house_negative_checks
 from agent.generation.phrasing import declarative, sentence, split_behaviour
+from agent.models import AcceptanceCriterion, Story
 
 SUCCESS_SECTIONS = re.compile(r"success|happy|positive", re.I)
+
+
+def rejection(story: Story) -> tuple[AcceptanceCriterion | None, list[str], str]:
+    """How the story says a bad request is answered: its 400 criterion (or None), the criterion ids a
+    rejected-input case traces to, and the expected result."""
+    error_400 = next((c for c in story.criteria if re.search(r"\b400\b", c.text)), None)
+    bad_ids = [error_400.id] if error_400 else [c.id for c in story.criteria[:1]]
+    expected_bad = (declarative(split_behaviour(error_400.text).outcome, "the API") if error_400
+                    else "The API rejects the request with a client error (4xx) that names the problem.")
+    return error_400, bad_ids, expected_bad
+
+
+def success(story: Story) -> tuple[list[str], str]:
+    """The criterion a successful call traces to (its id, in a list) and what it says is returned."""
+    found = [c for c in story.criteria if SUCCESS_SECTIONS.search(c.section or "")] or story.criteria[:1]
+    expected = declarative(split_behaviour(found[0].text).outcome, "the API") if found else \
+        "The API returns a successful response."
+    return [c.id for c in found[:1]], expected
 
 
 def api_parameters(gen: Drafting) -> None:
     """The cases the story's parameters imply beyond its criteria, added to `gen`'s drafts."""
     story = gen.story
     required = [p for p in story.parameters if p.required]
-    error_400 = next((c for c in story.criteria if re.search(r"\b400\b", c.text)), None)
-    bad_ids = [error_400.id] if error_400 else [c.id for c in story.criteria[:1]]
-    expected_bad = (declarative(split_behaviour(error_400.text).outcome, "the API") if error_400
-                    else "The API rejects the request with a client error (4xx) that names the problem.")
+    error_400, bad_ids, expected_bad = rejection(story)
     persona = "API consumer" if not gen.styled_persona else gen.styled_persona
-    success = [c for c in story.criteria if SUCCESS_SECTIONS.search(c.section or "")] or story.criteria[:1]
-    ok_expected = declarative(split_behaviour(success[0].text).outcome, "the API") if success else \
-        "The API returns a successful response."
-    ok_ids = [c.id for c in success[:1]]
+    ok_ids, ok_expected = success(story)
     base = {p.name: api_value(p) for p in required}
     checks = gen.template.negative_checks
     for p in story.parameters:

@@ -28,6 +28,7 @@ from agent.generation.phrasing import (
     clean,
     declarative,
     english,
+    error_status,
     is_negative,
     sentence,
     short,
@@ -36,6 +37,7 @@ from agent.generation.phrasing import (
 from agent.generation.api_data import api_value, change_of, condition_data, param_data
 from agent.generation.limit_governance import govern_limits
 from agent.generation.rest_api import SUCCESS_SECTIONS, api_parameters
+from agent.generation.rest_inputs import api_collections, api_inputs
 from agent.generation.template import HouseTemplate
 from agent.intake.gherkin_dialects import block_keyword
 from agent.intake.outline import examples_of, substitute, without_examples
@@ -49,7 +51,13 @@ class StoryResult:
 
 
 def _criterion_kind(c: AcceptanceCriterion) -> str:
-    return "negative" if is_negative(c.text) else "positive"
+    return "negative" if is_negative(c.text) and not _success_outcome(c) else "positive"
+
+
+def _success_outcome(c: AcceptanceCriterion) -> bool:
+    """A criterion listed under a success heading that names no error status is a success outcome,
+    whatever words its domain uses ('Blocking state created' is not a refusal)."""
+    return bool(SUCCESS_SECTIONS.search(c.section or "")) and not error_status(c.text)
 
 
 def _merge_key(c: AcceptanceCriterion) -> bool:
@@ -164,7 +172,7 @@ class StoryGenerator(Drafting):
         merged_done: set[str] = set()
         governed = govern_limits(story, self.retrieved)
         if self.api:
-            group = [c for c in criteria if _merge_key(c) and not is_negative(c.text)]
+            group = [c for c in criteria if _merge_key(c) and (not is_negative(c.text) or _success_outcome(c))]
             if len(group) > 1:
                 self.from_criterion(group[0], merged_ids=[c.id for c in group], merged_texts=[c.text for c in group])
                 merged_done = {c.id for c in group}
@@ -179,6 +187,8 @@ class StoryGenerator(Drafting):
             permissions(self, c)
         if self.api:
             api_parameters(self)
+            api_inputs(self)
+            api_collections(self)
         return StoryResult(cases=self.finish(), findings=self.findings)
 
 

@@ -77,3 +77,11 @@ def test_any_optional_value_is_named_in_the_step(name: str, value: str):
     p = Parameter(name=name, location="query", type="string")
     story = _story("GET /v2/x - Read x", [p])
     assert change_of(story, {name: value}) == f"with {name}={value}"
+
+
+def test_a_uuid_gets_a_uuid_and_its_malformed_value_says_what_it_is_not():
+    shop = Parameter(name="shopId", location="path", type="string", format="uuid", required=True)
+    assert uuid.UUID(api_value(shop))
+    assert api_value(shop, valid=False) == "not-a-uuid"
+    loose = Parameter(name="orderId", location="query", type="string")  # an id of no declared format
+    assert api_value(loose, valid=False) == "not-a-valid-id"
