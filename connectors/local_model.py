@@ -7,11 +7,15 @@ name `local`, so casewright reaches it through its ordinary provider:
 
     CASEWRIGHT_MODEL=openai-compatible:local
     CASEWRIGHT_MODEL_BASE_URL=http://127.0.0.1:PORT/v1
+    CASEWRIGHT_MODEL_CONTEXT_TOKENS=8192   (the server's --n_ctx: prompts are budgeted to it)
     CASEWRIGHT_STRUCTURED_OUTPUT=function_calling
 
 llama-cpp-python's server takes a JSON schema as a forced tool call (turned into a grammar, so the
 answer is constrained to the schema); it does not accept OpenAI's `response_format: json_schema`,
-hence `function_calling`. It answers one request at a time: parallel requests queue.
+hence `function_calling`. It has no parallel slots: one model, one context, and every request
+holds a lock (llama_cpp/server/app.py), so parallel requests queue and are answered one by one.
+It reads the answer limit from `max_tokens` only (the provider sends it; langchain-openai's own
+`max_completion_tokens` is ignored by this server, which then answers until its context is full).
 """
 
 from __future__ import annotations
@@ -112,6 +116,7 @@ class LocalModelServer:
         """The settings that point casewright at this server."""
         return {"CASEWRIGHT_MODEL": f"openai-compatible:{MODEL_ALIAS}",
                 "CASEWRIGHT_MODEL_BASE_URL": self.base_url,
+                "CASEWRIGHT_MODEL_CONTEXT_TOKENS": str(self.n_ctx),
                 "CASEWRIGHT_STRUCTURED_OUTPUT": STRUCTURED_OUTPUT}
 
     def command(self) -> list[str]:

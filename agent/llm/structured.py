@@ -151,6 +151,14 @@ def _validation_message(exc: ValidationError | AnswerInvalid, limit: int = 12) -
     return str(exc)
 
 
+_OVERFLOW = re.compile(r"context (length|window)|maximum context|too many tokens|exceeds? the context", re.I)
+
+
+def _context_overflow(exc: BaseException) -> bool:
+    """HTTP 400 because the request is longer than the model's context window."""
+    return getattr(exc, "status_code", None) == 400 and bool(_OVERFLOW.search(str(exc)))
+
+
 def _prompt_tokens(messages: list[BaseMessage], caller: StructuredCaller) -> int:
     return estimate_tokens("".join(_message_text(m) for m in messages)) + caller.max_answer_tokens
 
@@ -181,6 +189,12 @@ def ask(caller: StructuredCaller, user: str, validate: Callable[[Any], Any], nod
             ledger.count(node, failures=1)
             if is_transient(exc):
                 raise LLMUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+            if _context_overflow(exc):
+                # a repair prompt carries the previous answer, so it can outgrow the window:
+                # the story is then answered like one whose output stayed invalid
+                return None, ("the prompt and answer did not fit the model's context window "
+                              f"(the server said: {' '.join(str(exc).split())[:200]}); set "
+                              "CASEWRIGHT_MODEL_CONTEXT_TOKENS to the server's window"), attempt > 0
             raise
         finally:
             if slot is not None:
