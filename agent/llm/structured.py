@@ -26,6 +26,9 @@ from agent.llm.usage import Ledger
 from connectors.errors import is_transient
 
 
+CUT_OFF = "the answer was cut off at the token limit; answer more briefly"
+
+
 class AnswerInvalid(ValueError):
     """The model's answer does not fit the schema or the story; the message goes back to the model."""
 
@@ -125,7 +128,7 @@ class StructuredCaller:
         parsed = out.get("parsed")
         finish = (getattr(raw, "response_metadata", None) or {}).get("finish_reason")
         if finish == "length":
-            return Reply(None, text, "the answer was cut off at the token limit; answer more briefly"), _tokens(raw)
+            return Reply(None, text, CUT_OFF), _tokens(raw)
         if not getattr(raw, "tool_calls", None):
             # content answers are parsed strictly: langchain's JSON parser accepts a truncated
             # document as a partial object, which could pass validation with cases missing
@@ -135,7 +138,12 @@ class StructuredCaller:
                 parsed = _parse_json_text(text)
             except ValueError as exc:
                 error = f"the answer is not valid JSON ({exc})"
-        return Reply(parsed, text, str(error) if error else None), _tokens(raw)
+        tokens = _tokens(raw)
+        if error is not None and self.max_answer_tokens and tokens[1] >= self.max_answer_tokens:
+            # a server may report a forced tool call as finished (llama-cpp-python does) when the
+            # limit cut its arguments off: an answer that used every token and does not parse was cut
+            error = CUT_OFF
+        return Reply(parsed, text, str(error) if error else None), tokens
 
 
 def _validation_message(exc: ValidationError | AnswerInvalid, limit: int = 12) -> str:
