@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -152,11 +153,17 @@ class LocalModelServer:
         raise LocalModelError(f"the local model server did not answer on {self.base_url} within "
                               f"{self.startup_timeout_s:.0f} s; is port {self.port} free?")
 
-    def log_tail(self, lines: int = 3) -> str:
+    def log_text(self) -> str:
+        """What the server has written so far (llama.cpp prints each request's timings)."""
         if self._log is None:
             return ""
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace")
+        fd = self._log.fileno()  # the server writes through the same file offset: read without moving it
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
+
+    def log_tail(self, lines: int = 3) -> str:
+        text = self.log_text()
+        if not text:
+            return ""
         return " | ".join(deque((ln.strip() for ln in text.splitlines() if ln.strip()), maxlen=lines))
 
     def wait(self) -> int:
