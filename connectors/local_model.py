@@ -7,11 +7,15 @@ name `local`, so casewright reaches it through its ordinary provider:
 
     CASEWRIGHT_MODEL=openai-compatible:local
     CASEWRIGHT_MODEL_BASE_URL=http://127.0.0.1:PORT/v1
+    CASEWRIGHT_MODEL_CONTEXT_TOKENS=8192   (the server's --n_ctx: prompts are budgeted to it)
     CASEWRIGHT_STRUCTURED_OUTPUT=function_calling
 
 llama-cpp-python's server takes a JSON schema as a forced tool call (turned into a grammar, so the
 answer is constrained to the schema); it does not accept OpenAI's `response_format: json_schema`,
-hence `function_calling`. It answers one request at a time: parallel requests queue.
+hence `function_calling`. It has no parallel slots: one model, one context, and every request
+holds a lock (llama_cpp/server/app.py), so parallel requests queue and are answered one by one.
+It reads the answer limit from `max_tokens` only (the provider sends it; langchain-openai's own
+`max_completion_tokens` is ignored by this server, which then answers until its context is full).
 
 With a LoRA adapter (`lora_path`, a llama.cpp adapter GGUF as agent/finetune/gguf_adapter.py writes
 it) the same server applies it to the base and answers as model `local-ft`.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -164,6 +169,7 @@ class LocalModelServer:
         """The settings that point casewright at this server."""
         return {"CASEWRIGHT_MODEL": f"openai-compatible:{self.alias}",
                 "CASEWRIGHT_MODEL_BASE_URL": self.base_url,
+                "CASEWRIGHT_MODEL_CONTEXT_TOKENS": str(self.n_ctx),
                 "CASEWRIGHT_STRUCTURED_OUTPUT": STRUCTURED_OUTPUT}
 
     def command(self) -> list[str]:
@@ -203,11 +209,17 @@ class LocalModelServer:
         raise LocalModelError(f"the local model server did not answer on {self.base_url} within "
                               f"{self.startup_timeout_s:.0f} s; is port {self.port} free?")
 
-    def log_tail(self, lines: int = 3) -> str:
+    def log_text(self) -> str:
+        """What the server has written so far (llama.cpp prints each request's timings)."""
         if self._log is None:
             return ""
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace")
+        fd = self._log.fileno()  # the server writes through the same file offset: read without moving it
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
+
+    def log_tail(self, lines: int = 3) -> str:
+        text = self.log_text()
+        if not text:
+            return ""
         return " | ".join(deque((ln.strip() for ln in text.splitlines() if ln.strip()), maxlen=lines))
 
     def wait(self) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 from agent.llm import prompts
 from agent.llm.context_budget import ContextBudget
+from agent.llm.fitted_schema import SMALL_CONTEXT_TOKENS, fitted_cases_schema, fitted_plan_schema
 from agent.llm.limits import RateLimits, estimate_tokens
 from agent.llm.provider import ModelOptions, ModelSpec, ProviderKeys, build_chat_model, parse_model, structured_method
 from agent.llm.registry import context_window
@@ -96,6 +97,19 @@ class LLMGenerator:
     @property
     def method(self) -> str:
         return self.cases_caller.method
+
+    @property
+    def fits_schemas(self) -> bool:
+        """A small-context model in a structured mode gets schemas fitted to the story
+        (agent/llm/fitted_schema.py); the others get the plain ones."""
+        return (self.budget.window_tokens <= SMALL_CONTEXT_TOKENS
+                and self.cases_caller.method in ("json_schema", "function_calling"))
+
+    def _cases_caller_for(self, story: Story) -> StructuredCaller:
+        if not self.fits_schemas:
+            return self.cases_caller
+        return StructuredCaller(self.model, fitted_cases_schema(story.key, [c.id for c in story.criteria]),
+                                self.cases_caller.method)
 
     # validation against the story ------------------------------------------------------------
     def _validate_cases(self, story: Story) -> Callable[[Any], list[UATCase]]:
@@ -180,7 +194,7 @@ class LLMGenerator:
             for item in left_out:
                 dropped.setdefault(_label(item), item)
             try:
-                part_cases, error, part_repaired = ask(self.cases_caller, render(part, kept_rules, kept_examples),
+                part_cases, error, part_repaired = ask(self._cases_caller_for(part), render(part, kept_rules, kept_examples),
                                                        self._validate_cases(part), node, ledger, self.spec,
                                                        self.limits.tokens)
             except LLMUnavailable as exc:
@@ -215,7 +229,7 @@ class LLMGenerator:
         prompt = prompts.render_revise(story, template=self.template_text, previous=previous, findings=findings,
                                        rules=rules, reviewer=reviewer, schema=self.cases_caller.schema_in_prompt)
         try:
-            cases, error, repaired = ask(self.cases_caller, prompt, self._validate_cases(story), node, ledger,
+            cases, error, repaired = ask(self._cases_caller_for(story), prompt, self._validate_cases(story), node, ledger,
                                          self.spec, self.limits.tokens)
         except LLMUnavailable as exc:
             cases, error, repaired = None, f"the model API kept failing: {exc}", False
@@ -247,7 +261,9 @@ class LLMGenerator:
 
         prompt = prompts.render_plan(epic, stories, schema=self.plan_caller.schema_in_prompt)
         try:
-            plan, error, _ = ask(self.plan_caller, prompt, validate, node, ledger, self.spec,
+            caller = (StructuredCaller(self.model, fitted_plan_schema(keys), self.plan_caller.method)
+                      if self.fits_schemas else self.plan_caller)
+            plan, error, _ = ask(caller, prompt, validate, node, ledger, self.spec,
                                  self.limits.tokens)
         except LLMUnavailable:
             plan, error = None, "the model API kept failing"
@@ -283,5 +299,7 @@ def generator_for(model: str, options: dict[str, Any], template: Any, *, keys: P
         method = structured_method(spec, opts.structured_output)
     budget = ContextBudget(context_window(spec.name, opts.model_context_tokens), opts.max_tokens,
                            estimate_tokens(prompts.system_prompt()), opts.criteria_per_call)
-    return LLMGenerator(chat_model, spec=spec, method=method, template_text=prompts.template_text(template),
+    compact = budget.window_tokens <= SMALL_CONTEXT_TOKENS  # a small model: the template's essentials only
+    return LLMGenerator(chat_model, spec=spec, method=method,
+                        template_text=prompts.template_text(template, compact=compact),
                         finalize=template.finalize, limits=limits, budget=budget)

@@ -117,14 +117,24 @@ def schema_note(schema: dict | None) -> str:
             + json.dumps(schema, separators=(",", ":")))
 
 
-def template_text(template: object) -> str:
-    """The house template as prompts show it: the YAML of its settings."""
+# What a small-context model is shown of the house template: how a case looks. The rest (ids,
+# labels, standard checks, opening steps) casewright applies itself after the answer (finalize).
+COMPACT_TEMPLATE_KEYS = ("name", "title_style", "title_max_length", "priorities", "default_persona", "personas",
+                         "default_preconditions")
+
+
+def template_text(template: object, *, compact: bool = False) -> str:
+    """The house template as prompts show it: the YAML of its settings (with `compact`, only
+    COMPACT_TEMPLATE_KEYS)."""
     import yaml
 
     if template is None:
         return ""
     if hasattr(template, "model_dump"):
-        return yaml.safe_dump(template.model_dump(mode="json"), sort_keys=False, allow_unicode=True).strip()
+        settings = template.model_dump(mode="json")
+        if compact:
+            settings = {k: v for k, v in settings.items() if k in COMPACT_TEMPLATE_KEYS}
+        return yaml.safe_dump(settings, sort_keys=False, allow_unicode=True).strip()
     return str(template)
 
 

@@ -145,7 +145,10 @@ def _provider_kwargs(settings: ModelOptions, spec: ModelSpec, keys: ProviderKeys
     if p == "openai":
         return {**sized, "api_key": keys.openai_api_key, "base_url": base_url}
     if p == "openai-compatible":
-        return {**sized, "api_key": keys.openai_api_key or "not-needed", "base_url": base_url}
+        # langchain-openai sends the limit as `max_completion_tokens` only; servers that know just
+        # the older `max_tokens` (llama-cpp-python's) ignore it and answer until the context is full
+        return {**sized, "api_key": keys.openai_api_key or "not-needed", "base_url": base_url,
+                "extra_body": {"max_tokens": settings.max_tokens}}
     if p == "azure_openai":
         return {**sized, "api_key": keys.azure_openai_api_key, "azure_endpoint": keys.azure_openai_endpoint,
                 "api_version": keys.azure_openai_api_version,

@@ -26,6 +26,9 @@ from agent.llm.usage import Ledger
 from connectors.errors import is_transient
 
 
+CUT_OFF = "the answer was cut off at the token limit; answer more briefly"
+
+
 class AnswerInvalid(ValueError):
     """The model's answer does not fit the schema or the story; the message goes back to the model."""
 
@@ -125,7 +128,7 @@ class StructuredCaller:
         parsed = out.get("parsed")
         finish = (getattr(raw, "response_metadata", None) or {}).get("finish_reason")
         if finish == "length":
-            return Reply(None, text, "the answer was cut off at the token limit; answer more briefly"), _tokens(raw)
+            return Reply(None, text, CUT_OFF), _tokens(raw)
         if not getattr(raw, "tool_calls", None):
             # content answers are parsed strictly: langchain's JSON parser accepts a truncated
             # document as a partial object, which could pass validation with cases missing
@@ -135,7 +138,12 @@ class StructuredCaller:
                 parsed = _parse_json_text(text)
             except ValueError as exc:
                 error = f"the answer is not valid JSON ({exc})"
-        return Reply(parsed, text, str(error) if error else None), _tokens(raw)
+        tokens = _tokens(raw)
+        if error is not None and self.max_answer_tokens and tokens[1] >= self.max_answer_tokens:
+            # a server may report a forced tool call as finished (llama-cpp-python does) when the
+            # limit cut its arguments off: an answer that used every token and does not parse was cut
+            error = CUT_OFF
+        return Reply(parsed, text, str(error) if error else None), tokens
 
 
 def _validation_message(exc: ValidationError | AnswerInvalid, limit: int = 12) -> str:
@@ -149,6 +157,14 @@ def _validation_message(exc: ValidationError | AnswerInvalid, limit: int = 12) -
             lines.append(f"- ... and {more} more")
         return "It does not match the schema:\n" + "\n".join(lines)
     return str(exc)
+
+
+_OVERFLOW = re.compile(r"context (length|window)|maximum context|too many tokens|exceeds? the context", re.I)
+
+
+def _context_overflow(exc: BaseException) -> bool:
+    """HTTP 400 because the request is longer than the model's context window."""
+    return getattr(exc, "status_code", None) == 400 and bool(_OVERFLOW.search(str(exc)))
 
 
 def _prompt_tokens(messages: list[BaseMessage], caller: StructuredCaller) -> int:
@@ -183,6 +199,12 @@ def ask(caller: StructuredCaller, user: str, validate: Callable[[Any], Any], nod
             ledger.count(node, failures=1)
             if is_transient(exc):
                 raise LLMUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+            if _context_overflow(exc):
+                # a repair prompt carries the previous answer, so it can outgrow the window:
+                # the story is then answered like one whose output stayed invalid
+                return None, ("the prompt and answer did not fit the model's context window "
+                              f"(the server said: {' '.join(str(exc).split())[:200]}); set "
+                              "CASEWRIGHT_MODEL_CONTEXT_TOKENS to the server's window"), attempt > 0
             raise
         finally:
             if slot is not None:

@@ -62,6 +62,7 @@ def test_serve_starts_the_packaged_model_and_prints_the_settings():
                 printed[m.group(1)] = m.group(2)
         assert printed["CASEWRIGHT_MODEL"] == "openai-compatible:local"
         assert printed["CASEWRIGHT_STRUCTURED_OUTPUT"] == "function_calling"
+        assert printed["CASEWRIGHT_MODEL_CONTEXT_TOKENS"] == "8192"  # prompts are budgeted to the server's window
         base = printed["CASEWRIGHT_MODEL_BASE_URL"]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", base)
         assert [m["id"] for m in httpx.get(f"{base}/models", timeout=10).json()["data"]] == ["local"]
