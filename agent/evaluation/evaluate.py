@@ -6,7 +6,10 @@ Configurations
 - rules, rules+rag: the deterministic generator, without and with retrieved context;
 - llm, llm+rag: the model CASEWRIGHT_MODEL names (agent/llm/provider.py);
 - ft, ft+rag: a fine-tuned model, e.g. `openai-compatible:NAME` served by vLLM/Ollama/llama.cpp at
-  `--ft-base-url`, or `openai:ft:...`.
+  `--ft-base-url`, or `openai:ft:...`;
+- with `--local` the llm rows run on the local model server (the packaged SmolLM2 GGUF, or
+  `--local-model`), and with `--ft-lora` the ft rows run on the same server with that LoRA adapter
+  (runners.LocalServers), so the four model rows differ only in retrieval and tuning.
 A configuration that cannot run here (no model configured, no key, server unreachable, no
 knowledge store) is reported as skipped with the reason; nothing is faked.
 
@@ -23,7 +26,7 @@ from typing import Any
 
 from agent.evaluation.datasets import Dataset, EvaluationError
 from agent.evaluation.metrics import DEFAULT_THRESHOLD, SimilarityScorer, StoryScore, aggregate, score_story
-from agent.evaluation.runners import Generated, LLMRunner, Retriever, RulesRunner, Skip
+from agent.evaluation.runners import Generated, LLMRunner, LocalServers, Retriever, RulesRunner, Skip
 from agent.generation.template import load_template
 from connectors.errors import CasewrightError
 from connectors.settings import get_settings
@@ -48,6 +51,11 @@ class EvalOptions:
     ft_model: str | None = None
     ft_base_url: str | None = None
     template_path: str | None = None
+    local: bool = False                # llm rows on the local model server
+    local_model: str | None = None     # its GGUF (default: the packaged model)
+    ft_lora: str | None = None         # ft rows on the same server with this adapter
+    local_threads: int | None = None
+    local_options: dict[str, Any] = field(default_factory=dict)   # e.g. max_tokens for the local rows
 
 
 def parse_configs(text: str) -> list[str]:
@@ -112,6 +120,7 @@ def evaluate(dataset: Dataset, options: EvalOptions, settings: Any = None, *, en
         except CasewrightError as exc:
             retriever_error = f"the knowledge base could not be built: {exc}"
     runners: dict[str, Any] = {}
+    local = LocalServers(options.local_model, options.ft_lora, options.local_threads, options.local_options)
     try:
         for name in options.configs:
             base = name.split("+")[0]
@@ -122,11 +131,16 @@ def evaluate(dataset: Dataset, options: EvalOptions, settings: Any = None, *, en
                 if base not in runners:
                     if base == "rules":
                         runners[base] = RulesRunner(template)
+                    elif base == "llm" and options.local:
+                        runners[base] = local.runner("llm", settings, template)
                     elif base == "llm":
                         runners[base] = LLMRunner(options.llm_model or settings.model, settings, template)
+                    elif options.ft_lora:
+                        runners[base] = local.runner("ft", settings, template)
                     else:
                         if not options.ft_model:
-                            raise Skip("no fine-tuned model given: pass --ft-model openai-compatible:NAME with "
+                            raise Skip("no fine-tuned model given: pass --ft-lora TRAIN_OUT (served locally), "
+                                       "--ft-model openai-compatible:NAME with "
                                        "--ft-base-url http://HOST:PORT/v1 (vLLM, Ollama, llama.cpp server) or "
                                        "--ft-model openai:ft:...")
                         runners[base] = LLMRunner(options.ft_model, settings, template, base_url=options.ft_base_url)
@@ -142,6 +156,7 @@ def evaluate(dataset: Dataset, options: EvalOptions, settings: Any = None, *, en
                                       price_out=getattr(settings, "price_output_per_mtok", None) if base != "rules" else None,
                                       progress=progress))
     finally:
+        local.close()
         if retriever is not None:
             retriever.close()
     return {

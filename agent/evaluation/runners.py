@@ -104,7 +104,8 @@ class LLMRunner:
     output with one repair, and the finaliser that applies the house template. No fallback to the
     rules: a story whose answer stays unusable counts as failed."""
 
-    def __init__(self, model_value: str, settings: Any, template: Any, base_url: str | None = None) -> None:
+    def __init__(self, model_value: str, settings: Any, template: Any, base_url: str | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
         try:
             spec = parse_model(model_value)
         except CasewrightError as exc:
@@ -114,6 +115,7 @@ class LLMRunner:
         given = Configuration.from_settings(settings).llm if settings is not None else {}
         if base_url:
             given["model_base_url"] = base_url
+        given.update(overrides or {})
         try:
             self.generator = generator_for(model_value, given, template,
                                            keys=ProviderKeys.from_settings(settings) if settings is not None else None)
@@ -130,3 +132,34 @@ class LLMRunner:
             why = "; ".join(f.message for f in out.findings)[:300] or "the model's answer could not be used"
             return Generated(cases=[], input_tokens=tin, output_tokens=tout, error=why)
         return Generated(cases=list(out.cases), input_tokens=tin, output_tokens=tout)
+
+
+class LocalServers:
+    """The local model server (connectors/local_model.py) for the `llm` rows (the base GGUF) and
+    the same server with the LoRA adapter for the `ft` rows, started when a row first needs one
+    and stopped by close(): the four model rows differ only in retrieval and tuning."""
+
+    def __init__(self, model_path: Any = None, lora_path: Any = None, threads: int | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
+        self.model_path, self.lora_path, self.threads = model_path, lora_path, threads
+        self.overrides = overrides or {}
+        self.started: list[Any] = []
+
+    def runner(self, kind: str, settings: Any, template: Any) -> LLMRunner:
+        from connectors.local_model import STRUCTURED_OUTPUT, LocalModelServer
+
+        server = LocalModelServer(model_path=self.model_path, lora_path=self.lora_path if kind == "ft" else None,
+                                  threads=self.threads, startup_timeout_s=300.0)
+        try:
+            server.start()
+        except CasewrightError as exc:
+            raise Skip(f"the local model server did not start: {exc}") from None
+        self.started.append(server)
+        opts = {"structured_output": STRUCTURED_OUTPUT, "temperature": 0.0, **self.overrides}
+        return LLMRunner(f"openai-compatible:{server.alias}", settings, template, base_url=server.base_url,
+                         overrides=opts)
+
+    def close(self) -> None:
+        for server in self.started:
+            server.stop()
+        self.started.clear()

@@ -163,10 +163,6 @@ def prepare_tokenizer(tok: Any) -> None:
         raise FinetuneTrainError("the base model's tokenizer has no chat template; use an instruct/chat model")
 
 
-def _last_loss(history: list[dict[str, Any]]) -> list[float]:
-    return [float(h["loss"]) for h in history if "loss" in h and "eval_loss" not in h]
-
-
 def train_lora(model: Any, tokenizer: Any, train: list[dict[str, Any]], validation: list[dict[str, Any]],
                out_dir: str | Path, config: TrainConfig | None = None, *, merge: bool = False,
                base_name: str = "", manifest: dict[str, Any] | None = None, device: str | None = None,
@@ -219,6 +215,8 @@ def train_lora(model: Any, tokenizer: Any, train: list[dict[str, Any]], validati
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
     supervised = _supervised_tokens(trainer.train_dataset, tokenizer)
+    if supervised.get("tokens_supervised") == 0:  # every answer cut off: nothing to learn, no loss to report
+        raise FinetuneTrainError(f"no answer fits in --max-length {cfg.max_length} tokens after its prompt; raise it")
     started = time.monotonic()
     before = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
     trainer.train()
@@ -237,7 +235,8 @@ def train_lora(model: Any, tokenizer: Any, train: list[dict[str, Any]], validati
     result = TrainResult(
         out_dir=out, adapter_dir=adapter_dir, merged_dir=merged_dir, device=device,
         steps=int(trainer.state.global_step), train_examples=len(train), validation_examples=len(validation),
-        losses=_last_loss(trainer.state.log_history), eval_loss_before=before, eval_loss_after=after,
+        losses=[float(h["loss"]) for h in trainer.state.log_history if "loss" in h and "eval_loss" not in h],
+        eval_loss_before=before, eval_loss_after=after,
         seconds=round(seconds, 1), data_hash=(manifest or {}).get("data_hash", ""),
         extra_metrics=supervised, model=trainer.model,
     )

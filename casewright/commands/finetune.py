@@ -188,6 +188,13 @@ def eval_command(
     holdout: Optional[Path] = typer.Option(None, "--holdout", help="Export folder: evaluate its validation stories"),
     ft_model: Optional[str] = typer.Option(None, "--ft-model", help="Fine-tuned model, e.g. openai-compatible:NAME"),
     ft_base_url: Optional[str] = typer.Option(None, "--ft-base-url", help="Server of the fine-tuned model (…/v1)"),
+    local: bool = typer.Option(False, "--local", help="llm rows: start the local model server (llama.cpp, the "
+                               "packaged SmolLM2 or --local-model)"),
+    local_model: Optional[Path] = typer.Option(None, "--local-model", help="GGUF file for --local and --ft-lora"),
+    ft_lora: Optional[Path] = typer.Option(None, "--ft-lora", help="ft rows: the same local server with this LoRA "
+                                           "(a `finetune train` --out folder or an adapter GGUF)"),
+    local_threads: int = typer.Option(0, "--local-threads", help="CPU threads of the local server (0: default)"),
+    local_max_tokens: int = typer.Option(0, "--local-max-tokens", help="Answer tokens for the local rows (0: the setting)"),
     threshold: float = typer.Option(0.7, "--threshold", help="Cosine similarity for a reference case to count as found"),
     card: Optional[Path] = typer.Option(None, "--card", help="A `finetune train` output folder: add the table to its model card"),
 ) -> None:
@@ -202,7 +209,20 @@ def eval_command(
         keys = holdout_stories(holdout)
     ds = load_dataset(dataset, ids=parse_ids(ids), story_keys=keys)
     settings = get_settings()
-    opts = EvalOptions(configs=names, threshold=threshold, ft_model=ft_model, ft_base_url=ft_base_url)
+    if ft_lora is not None and ft_model:
+        raise CasewrightError("give either --ft-lora (served locally) or --ft-model, not both")
+    if local_model is not None and not (local or ft_lora):
+        raise CasewrightError("--local-model needs --local or --ft-lora")
+    if local_threads < 0 or local_max_tokens < 0:
+        raise CasewrightError("--local-threads and --local-max-tokens take 0 (the default) or a positive count")
+    if ft_lora is not None:
+        from connectors.local_model import check_lora_file
+
+        check_lora_file(ft_lora)
+    opts = EvalOptions(configs=names, threshold=threshold, ft_model=ft_model, ft_base_url=ft_base_url, local=local,
+                       local_model=str(local_model) if local_model else None,
+                       ft_lora=str(ft_lora) if ft_lora else None, local_threads=local_threads or None,
+                       local_options={"max_tokens": local_max_tokens} if local_max_tokens else {})
     with console.status(f"Evaluating {len(ds.items)} stories") as status:
         results = evaluate(ds, opts, settings,
                            progress=lambda cfg, key: status.update(f"Evaluating {cfg}: {key}"))

@@ -10,26 +10,43 @@ from agent.finetune.train import TrainConfig
 from connectors.local_model import packaged_model_path
 
 # Few steps on short examples: the suite trains on two CPU cores
-TINY_TRAINING = TrainConfig(steps=2, batch_size=1, grad_accum=1, lora_r=4, lora_alpha=8, max_length=384,
+TINY_TRAINING = TrainConfig(steps=2, batch_size=1, grad_accum=1, lora_r=4, lora_alpha=8, max_length=768,
                             learning_rate=1e-3)
 PROBE = ("Feature: Refund a card payment\n  Scenario: Verify that a refund over the limit is declined\n"
          "    Given a payment of $2,500.00\n    When I request a refund of $2,500.01\n    Then")
 
 
-def train_tiny_adapter(out_dir: Path):
-    """Export the sample project, train a LoRA for TINY_TRAINING's steps on the packaged GGUF; the
-    result has `gguf_adapter`, the llama.cpp adapter file."""
-    from agent.finetune.examples import build_examples, template_text
-    from agent.finetune.export import export_examples
-    from agent.finetune.train import train_from_export
+def tiny_export(out_dir: Path) -> Path:
+    """An export folder (the OpenAI chat JSONL `finetune export` writes) of short examples from the
+    sample project: a story's summary and criteria -> its first approved case as JSON. The
+    production prompts are ~4,200 tokens; these keep the CPU steps to seconds."""
+    import json
+
     from agent.finetune.workspace import stories_from_workspace
-    from agent.generation.template import load_template
     from connectors.workspace import SAMPLE_PATH, load_workspace
 
-    examples, _ = build_examples(stories_from_workspace(load_workspace(SAMPLE_PATH)),
-                                 template=template_text(load_template()))
-    export = export_examples(examples, out_dir / "data", validation_fraction=0.2)
-    return train_from_export(str(packaged_model_path()), export.out_dir, out_dir / "ft", TINY_TRAINING)
+    lines = []
+    for story in stories_from_workspace(load_workspace(SAMPLE_PATH)):
+        if not story.approved_cases:
+            continue
+        criteria = "\n".join(f"- {c.id}: {c.text}" for c in story.criteria)
+        case = story.approved_cases[0].model_dump(mode="json")
+        lines.append(json.dumps({"messages": [
+            {"role": "system", "content": "Write UAT cases as JSON."},
+            {"role": "user", "content": f"{story.key}: {story.summary}\n{criteria}"},
+            {"role": "assistant", "content": json.dumps({"cases": [case]})}]}))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "train.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    (out_dir / "validation.jsonl").write_text(lines[-1] + "\n", encoding="utf-8")
+    return out_dir
+
+
+def train_tiny_adapter(out_dir: Path):
+    """Train a LoRA for TINY_TRAINING's steps on the packaged GGUF with `train_from_export`; the
+    result has `gguf_adapter`, the llama.cpp adapter file."""
+    from agent.finetune.train import train_from_export
+
+    return train_from_export(str(packaged_model_path()), tiny_export(out_dir / "data"), out_dir / "ft", TINY_TRAINING)
 
 
 def random_lora(out_dir: Path, *, r: int = 8, alpha: int = 32, scale: float = 0.04, seed: int = 7):
