@@ -3,7 +3,8 @@
 Every model call takes a fixed latency (default 0.5 s), as a hosted model would; the graph fans the
 stories out (LangGraph Send) bounded by the concurrency limit (`max_concurrency`). The script prints
 the wall time of each run, the number of model calls, and the ratio to 24 x latency (the time the
-generate calls alone would take one after another). Target: with concurrency 8 the ratio is <= 0.2.
+generate calls alone would take one after another). Target: with concurrency 8 the ratio is <= 0.15
+(three waves of eight 0.5 s calls are 1.5 s, 0.125; the plan call runs beside the first wave).
 
     .venv/bin/python bench/agent.py                    # concurrency 8 and 1
     .venv/bin/python bench/agent.py --concurrency 8 4 2 1 --latency 0.5 --stories 24
@@ -94,8 +95,8 @@ def main() -> None:
             print(f"{concurrency:>11} {wall:>8.2f} {ratio:>7.3f} {len(stub.requests):>6} {stub.max_in_flight:>14} "
                   f"{summary.get('cases', 0):>6} {float(summary.get('coverage', 0)) * 100:>8.0f}%{spread}")
             if concurrency == 8:
-                verdict = "meets" if ratio <= 0.2 else "misses"
-                print(f"{'':>11} concurrency 8 {verdict} the target ratio <= 0.2")
+                verdict = "meets" if ratio <= 0.15 else "misses"
+                print(f"{'':>11} concurrency 8 {verdict} the target ratio <= 0.15")
 
 
 if __name__ == "__main__":
