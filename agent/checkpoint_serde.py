@@ -20,6 +20,8 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.types import Send
 from pydantic import BaseModel
 
+from agent.checkpoint_store import BLOBS
+
 LARGE_TEXT = 32_768
 """Strings of at least this many characters are stored once, by hash."""
 _REF = "\x00casewright-text:sha256:"
@@ -140,8 +142,10 @@ def _walk(obj: Any, swap: Any) -> Any:
 
 
 def drop_unused_texts(conn: sqlite3.Connection) -> None:
-    """Delete stored texts that no checkpoint or write refers to (after a finished run is pruned)."""
+    """Delete stored texts that no checkpoint, channel value or write refers to (after a finished
+    run is pruned)."""
     conn.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (digest TEXT PRIMARY KEY, text TEXT NOT NULL)")
     conn.execute(
         f"DELETE FROM {_TABLE} WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE instr(checkpoint, CAST(digest AS BLOB)) > 0)"
+        f" AND NOT EXISTS (SELECT 1 FROM {BLOBS} WHERE instr(blob, CAST(digest AS BLOB)) > 0)"
         f" AND NOT EXISTS (SELECT 1 FROM writes WHERE instr(value, CAST(digest AS BLOB)) > 0)")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.runtime import Runtime
 
 from agent import models
@@ -58,7 +57,7 @@ def thread_id(epic_key: str, run_id: str) -> str:
 
 
 @contextmanager
-def checkpointer(data_dir: str | Path) -> Iterator[SqliteSaver]:
+def checkpointer(data_dir: str | Path) -> Iterator[BatchedSqliteSaver]:
     path = ensure_data_dir(data_dir)
     conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
     saver = None
@@ -164,16 +163,15 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
         return result
 
 
-def _prune(saver: SqliteSaver, latest: dict[str, Any]) -> None:
+def _prune(saver: BatchedSqliteSaver, latest: dict[str, Any]) -> None:
     """A finished run keeps only its final checkpoint (`latest`, the config of the state just read),
     so the database does not grow with every step."""
     thread = (latest.get("configurable") or {}).get("thread_id")
     keep = (latest.get("configurable") or {}).get("checkpoint_id")
     if not (thread and keep):
         return
+    saver.keep_only(thread, keep)
     with saver.lock, saver.conn:
-        saver.conn.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
-        saver.conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_id <> ?", (thread, keep))
         drop_unused_texts(saver.conn)
 
 

@@ -116,3 +116,50 @@ def test_a_run_killed_mid_fan_out_resumes_with_each_storys_cases_exactly_once(tm
     # branches still waiting, so a kill mid fan-out loses the whole step's writes (as before the
     # batching): every story in scope is generated again, once
     assert before >= 4 and again == len(stories)
+
+
+def test_each_channel_is_stored_once_per_version_not_with_every_checkpoint(tmp_path):
+    """The stories are loaded in one step and written once, though the run checkpoints every step;
+    a run crashed in review resumes from those values and a finished run keeps its last version only."""
+    from agent.checkpoint_store import BLOBS
+    from agent.configuration import InjectedFailure
+
+    data = tmp_path / "data"
+    cfg = Configuration(source="sample", data_dir=str(data), out_dir=str(tmp_path / "out"), formats=["json"],
+                        fail_at="review")
+    with pytest.raises(InjectedFailure):
+        generate_epic("ER-1", cfg, run_id="once")
+    with sqlite3.connect(data / "checkpoints.sqlite") as conn:
+        checkpoints = conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+        stored = dict(conn.execute(f"SELECT channel, COUNT(*) FROM {BLOBS} GROUP BY channel").fetchall())
+    assert checkpoints >= 6 and stored["stories"] == 1 and stored["epic"] == 1
+    assert stored["cases"] <= 2  # the fan-out's cases, then the journeys added to them
+
+    result = generate_epic("ER-1", Configuration(data_dir=str(data)), run_id="once", resume=True)
+    assert result.status == "done" and {s.key for s in result.state["stories"]} >= {"ER-2", "ER-3"}
+    ids = [c.id for c in result.state["cases"]]
+    assert ids and len(ids) == len(set(ids))
+    with sqlite3.connect(data / "checkpoints.sqlite") as conn:
+        left = conn.execute(f"SELECT channel, COUNT(*) FROM {BLOBS} GROUP BY channel").fetchall()
+    assert left and all(n == 1 for _, n in left)  # pruned to the final checkpoint's versions
+    again = generate_epic("ER-1", Configuration(data_dir=str(data)), run_id="once", resume=True)
+    assert [c.id for c in again.state["cases"]] == ids
+
+
+def test_a_checkpoint_written_with_its_values_inline_reads_back(tmp_path):
+    """A database from before the values table (LangGraph's own SQLite saver) still resumes."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from agent.graph import compile_graph
+
+    data = tmp_path / "data"
+    data.mkdir()
+    config = {"configurable": {"thread_id": "ER-8:old"}}
+    conn = sqlite3.connect(data / "checkpoints.sqlite", check_same_thread=False)
+    plain = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES))
+    graph = compile_graph(plain)
+    graph.update_state(config, {"epic_key": "ER-8", "run_id": "old", "scope": ["ER-9"]}, as_node="load")
+    conn.close()
+    with checkpointer(data) as saver:
+        values = compile_graph(saver).get_state(config).values
+    assert values["epic_key"] == "ER-8" and values["scope"] == ["ER-9"]
