@@ -14,7 +14,7 @@ from agent.generation.api_data import OMITTED, api_value, change_of, described, 
 from agent.generation.drafts import Draft, Drafting
 from agent.generation.negative_checks import house_negative_checks
 from agent.generation.phrasing import declarative, sentence, split_behaviour
-from agent.models import AcceptanceCriterion, Story
+from agent.models import AcceptanceCriterion, Parameter, Story
 
 SUCCESS_SECTIONS = re.compile(r"success|happy|positive", re.I)
 
@@ -35,6 +35,13 @@ def success(story: Story) -> tuple[list[str], str]:
     expected = declarative(split_behaviour(found[0].text).outcome, "the API") if found else \
         "The API returns a successful response."
     return [c.id for c in found[:1]], expected
+
+
+def free_text(p: Parameter) -> bool:
+    """A query or header parameter that takes any text (a string with no enumeration, format or
+    pattern): where a script or other hostile text can get in and be echoed back."""
+    return (p.location in {"query", "header"} and (p.type in {"string", ""} or p.type.startswith("array"))
+            and not p.enum and not p.format and not p.pattern)
 
 
 def api_parameters(gen: Drafting) -> None:
@@ -113,7 +120,9 @@ def api_parameters(gen: Drafting) -> None:
                 confidence="medium", sources=[story.source()]))
     for check in gen.template.standard_checks.get("api", []):
         target = next((p.name for p in story.parameters if p.location in {"query", "path"}), "id")
-        fill = {"method": story.method, "endpoint": story.endpoint, "param": target}
+        fill = {"method": story.method, "endpoint": story.endpoint, "param": target,
+                "text_param": next((p.name for where in ("query", "header") for p in story.parameters
+                                    if p.location == where and free_text(p)), target)}
         data = {**base}
         gen.add(Draft(
             title=gen.template.title(check.title.format(**fill)),

@@ -28,7 +28,7 @@ class TemplateError(CasewrightError):
 ID_PLACEHOLDERS = ("project", "story", "story_number", "seq")
 TITLE_PLACEHOLDERS = ("behaviour",)
 LABEL_PLACEHOLDERS = ("kind", "story", "epic", "project")
-CHECK_PLACEHOLDERS = ("method", "endpoint", "param")
+CHECK_PLACEHOLDERS = ("method", "endpoint", "param", "text_param")
 NEGATIVE_CHECKS = ("missing_required", "malformed_value", "unsupported_value", "unknown_id",
                    "missing_auth", "wrong_content_type", "unknown_fields")
 """The house negative checks the generator knows for REST stories (agent/generation/negative_checks.py)."""
@@ -99,7 +99,8 @@ class Steps(_Section):
 
 class StandardCheck(_Section):
     """A check the team runs on every story of a kind, whatever its criteria say.
-    Placeholders: {method} {endpoint} {param}."""
+    Placeholders: {method} {endpoint} {param} (the first path or query parameter) {text_param}
+    (the first free-text query or header parameter, else {param})."""
 
     title: str
     data: str

@@ -154,6 +154,21 @@ def test_house_standard_checks_apply_to_rest_stories_only(template, sample_epics
     assert not [c for c in ui if "standard-check" in c.labels]
 
 
+def test_house_injection_checks_target_the_free_text_input(template):
+    """The SQL injection check goes into the first path/query parameter, the script (XSS) check into
+    the first free-text query or header parameter, and falls back to the path id where there is none."""
+    stories = dict(_laj_stories())
+
+    def attack(tid: int, words: str) -> str:
+        case = next(c for c in generate_for_story(stories[tid], template).cases if words in c.title)
+        return case.test_data["Variation"]
+
+    assert attack(24, "(XSS)").startswith("pluginProperty=<script>")      # array of strings in the query
+    assert attack(13, "(XSS)").startswith("X-Killbill-CreatedBy=<script>")  # free-text header only
+    assert attack(1, "(XSS)").startswith("accountId=<script>")            # only enums, booleans and a UUID
+    assert attack(1, "SQL injection").startswith("accountId=' OR 1=1")
+
+
 def test_boolean_and_combined_optional_parameters(template):
     _, story = next((tid, s) for tid, s in _laj_stories() if tid == 12)
     titles = [c.title for c in generate_for_story(story, template).cases]
