@@ -13,7 +13,7 @@ import re
 import uuid
 
 from agent.generation.phrasing import clean
-from agent.models import Parameter, Story
+from agent.models import AcceptanceCriterion, Parameter, Story
 
 
 def api_value(p: Parameter, *, valid: bool = True) -> str:
@@ -194,3 +194,23 @@ def condition_data(story: Story, condition: str, data: str, test_data: dict[str,
     return f"{rendered} ({clean(condition).rstrip('.')})" if rendered else clean(condition)
 
 
+
+
+_RESPONSE_TIME = re.compile(
+    r"\b(?:respon\w*|answer\w*|return\w*|latency|complete\w*)\b[^.\n]{0,60}?"
+    r"(?:within|under|below|in less than|less than|at most|no more than|<=?|\u2264)\s*"
+    r"(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b", re.I)
+
+
+def stated_response_time(story: Story) -> tuple[str, AcceptanceCriterion | None]:
+    """The response time the ticket asks for ('responds within 500 ms', 'latency under 2 seconds')
+    as ('500 ms' / '2 seconds', the criterion that states it, or None when only the description
+    does); ('', None) when the ticket states none."""
+    sources: list[tuple[str, AcceptanceCriterion | None]] = [(c.text, c) for c in story.criteria]
+    for text, criterion in sources + [(story.description or "", None)]:
+        m = _RESPONSE_TIME.search(text)
+        if m:
+            number, unit = m.group(1), m.group(2).lower()
+            unit = "ms" if unit.startswith("m") else ("second" if number == "1" else "seconds")
+            return f"{number} {unit}", criterion
+    return "", None

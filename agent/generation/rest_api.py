@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-from agent.generation.api_data import OMITTED, api_value, change_of, described, missing_value
+from agent.generation.api_data import OMITTED, api_value, change_of, described, missing_value, stated_response_time
 from agent.generation.drafts import Draft, Drafting
 from agent.generation.negative_checks import house_negative_checks
 from agent.generation.phrasing import declarative, sentence, split_behaviour
-from agent.models import AcceptanceCriterion, Story
+from agent.generation.template import placeholders
+from agent.models import AcceptanceCriterion, Parameter, Story
 
 SUCCESS_SECTIONS = re.compile(r"success|happy|positive", re.I)
 
@@ -35,6 +36,13 @@ def success(story: Story) -> tuple[list[str], str]:
     expected = declarative(split_behaviour(found[0].text).outcome, "the API") if found else \
         "The API returns a successful response."
     return [c.id for c in found[:1]], expected
+
+
+def free_text(p: Parameter) -> bool:
+    """A query or header parameter that takes any text (a string with no enumeration, format or
+    pattern): where a script or other hostile text can get in and be echoed back."""
+    return (p.location in {"query", "header"} and (p.type in {"string", ""} or p.type.startswith("array"))
+            and not p.enum and not p.format and not p.pattern)
 
 
 def api_parameters(gen: Drafting) -> None:
@@ -111,20 +119,28 @@ def api_parameters(gen: Drafting) -> None:
                                    change_of(story, data)),
                 preconditions=gen.base_preconditions(persona), test_data=data, persona=persona,
                 confidence="medium", sources=[story.source()]))
+    stated_time, time_criterion = stated_response_time(story)
     for check in gen.template.standard_checks.get("api", []):
         target = next((p.name for p in story.parameters if p.location in {"query", "path"}), "id")
-        fill = {"method": story.method, "endpoint": story.endpoint, "param": target}
+        fill = {"method": story.method, "endpoint": story.endpoint, "param": target,
+                "text_param": next((p.name for where in ("query", "header") for p in story.parameters
+                                    if p.location == where and free_text(p)), target),
+                "response_time": stated_time or gen.template.response_time}
+        timed = any("response_time" in placeholders(t) for t in (check.title, check.objective, check.data, check.expected))
+        if timed and not fill["response_time"]:
+            continue  # neither the ticket nor the template says how fast: no figure is invented
+        traced = time_criterion if timed else None  # the ticket's own target: the check verifies that criterion
         data = {**base}
         gen.add(Draft(
             title=gen.template.title(check.title.format(**fill)),
             objective=sentence(check.objective.format(**fill) if check.objective else check.title.format(**fill)),
-            kind="negative", criterion_ids=[],
+            kind="negative", criterion_ids=[traced.id] if traced else [],
             steps=gen.api_call("; ".join(f"{k}={x}" for k, x in data.items()) + f"; {check.data.format(**fill)}",
                                [check.expected.format(**fill)], f"- {check.data.format(**fill)}"),
             preconditions=gen.base_preconditions(persona), test_data={**data, "Variation": check.data.format(**fill)},
-            persona=persona, confidence="medium", sources=[story.source()],
-            notes="House standard check from the template; not stated in the story's criteria.",
-            standard=True))
+            persona=persona, confidence="high" if traced else "medium", sources=[story.source()],
+            notes="" if traced else "House standard check from the template; not stated in the story's criteria.",
+            standard=traced is None))
     house_negative_checks(gen, base, persona)
     for p in required if "missing_required" in checks else []:
         data = {k: v for k, v in base.items() if k != p.name}

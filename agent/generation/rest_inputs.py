@@ -1,6 +1,6 @@
 """The input checks a REST story's declared inputs imply, each from what the ticket says of the input:
 a query or header value that breaks its declared type or format (a malformed UUID or date, text
-where a number belongs), and for a body that names its object, the object with a required field
+where a number or a boolean belongs), and for a body that names its object, the object with a required field
 left out and with a field of the wrong type, and an empty list where the body is a list.
 
 Only for stories that say how a bad request is answered (a 400 criterion): the expected result is
@@ -27,7 +27,7 @@ def typed(p: Parameter) -> str:
     fmt = (p.format or "").lower()
     if fmt in _FORMATS:
         return _FORMATS[fmt]
-    if p.type in {"integer", "number"}:
+    if p.type in {"integer", "number", "boolean"}:
         return p.type
     return ""
 

@@ -28,7 +28,7 @@ class TemplateError(CasewrightError):
 ID_PLACEHOLDERS = ("project", "story", "story_number", "seq")
 TITLE_PLACEHOLDERS = ("behaviour",)
 LABEL_PLACEHOLDERS = ("kind", "story", "epic", "project")
-CHECK_PLACEHOLDERS = ("method", "endpoint", "param")
+CHECK_PLACEHOLDERS = ("method", "endpoint", "param", "text_param", "response_time")
 NEGATIVE_CHECKS = ("missing_required", "malformed_value", "unsupported_value", "unknown_id",
                    "missing_auth", "wrong_content_type", "unknown_fields")
 """The house negative checks the generator knows for REST stories (agent/generation/negative_checks.py)."""
@@ -99,7 +99,10 @@ class Steps(_Section):
 
 class StandardCheck(_Section):
     """A check the team runs on every story of a kind, whatever its criteria say.
-    Placeholders: {method} {endpoint} {param}."""
+    Placeholders: {method} {endpoint} {param} (the first path or query parameter) {text_param}
+    (the first free-text query or header parameter, else {param}) {response_time} (the response
+    time the ticket states, else the template's `response_time`; a check using it is left out when
+    neither gives one)."""
 
     title: str
     data: str
@@ -153,6 +156,9 @@ class HouseTemplate(_Section):
     """First step of every UI case (e.g. open the customer's account); none for API cases."""
     standard_checks: dict[str, list[StandardCheck]] = Field(default_factory=dict)
     """House checks added to every story of a kind ('api' for REST stories); traced to no criterion."""
+    response_time: str = ""
+    """The house response-time target of one API call under normal load ('2 seconds', '500 ms'),
+    for the {response_time} of standard checks; a ticket that states its own target overrides it."""
     negative_checks: list[str] = Field(default_factory=lambda: list(DEFAULT_NEGATIVE_CHECKS))
     """The negative checks written for every REST story from its parameters and method, by name
     (NEGATIVE_CHECKS): a required parameter left out, a malformed value, a value outside its
@@ -182,6 +188,14 @@ class HouseTemplate(_Section):
         except (ValueError, IndexError) as exc:
             raise ValueError(f"{pattern!r} is not usable ({exc}); e.g. '{{project}}-UAT-{{story_number}}-{{seq:02d}}'")
         return pattern
+
+    @field_validator("response_time")
+    @classmethod
+    def _response_time(cls, text: str) -> str:
+        if text and not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|seconds?)\s*", text):
+            raise ValueError(f"{text!r} is not a duration; write a number and a unit, e.g. '2 seconds' or '500 ms' "
+                             "(or leave it empty for no response-time check)")
+        return text.strip()
 
     @field_validator("negative_checks")
     @classmethod

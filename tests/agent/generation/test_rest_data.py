@@ -9,10 +9,17 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.generation.api_data import OMITTED, api_value, change_of, missing_value, request_purpose
+from agent.generation.api_data import (
+    OMITTED,
+    api_value,
+    change_of,
+    missing_value,
+    request_purpose,
+    stated_response_time,
+)
 from agent.generation.rules import StoryGenerator
 from agent.generation.template import load_template
-from agent.models import Parameter, Story
+from agent.models import AcceptanceCriterion, Parameter, Story
 from tests.support.text_strategies import SETTINGS
 
 
@@ -85,3 +92,17 @@ def test_a_uuid_gets_a_uuid_and_its_malformed_value_says_what_it_is_not():
     assert api_value(shop, valid=False) == "not-a-uuid"
     loose = Parameter(name="orderId", location="query", type="string")  # an id of no declared format
     assert api_value(loose, valid=False) == "not-a-valid-id"
+
+
+def test_the_response_time_a_ticket_states_is_read_from_a_criterion_or_the_description():
+    def story(criterion: str = "", description: str = "") -> Story:
+        criteria = [AcceptanceCriterion(id="K-1/AC-1", story_key="K-1", text=criterion)] if criterion else []
+        return Story(key="K-1", summary="s", description=description, criteria=criteria)
+
+    figure, where = stated_response_time(story("The endpoint responds within 500 ms for 95% of calls."))
+    assert (figure, where.id) == ("500 ms", "K-1/AC-1")
+    assert stated_response_time(story(description="Latency must stay under 2 seconds.")) == ("2 seconds", None)
+    assert stated_response_time(story("Returns the account in less than 1 s."))[0] == "1 second"
+    # a number that is no response time: none is read
+    assert stated_response_time(story("Respond with HTTP status code 400 if more than 100 tags are sent.")) == ("", None)
+    assert stated_response_time(story("The response lists at most 50 accounts.")) == ("", None)

@@ -22,6 +22,7 @@ LIBRARY = Parameter(name="libraryId", location="path", type="string", format="uu
 DUE = Parameter(name="dueDate", location="query", type="string", format="date")
 COPIES = Parameter(name="copies", location="query", type="integer")
 NOTE = Parameter(name="note", location="query", type="string")
+RENEW = Parameter(name="renewable", location="query", type="boolean", default="false")
 LOANS = Parameter(name="body", location="body", required=True,
                   description="A JSON array of `Loan` objects (as defined in #/definitions/Loan).")
 OK = ("Success Scenario", "If successful, returns a status code of 201.")
@@ -30,6 +31,7 @@ BAD = ("Error Scenarios", "Respond with HTTP status code 400 if the request is i
 
 def test_types_a_wrong_value_can_break():
     assert typed(DUE) == "date" and typed(COPIES) == "integer" and typed(LIBRARY) == "UUID"
+    assert typed(RENEW) == "boolean"
     assert typed(NOTE) == ""
 
 
@@ -41,12 +43,15 @@ def test_the_body_object_is_read_from_its_description():
 
 
 def test_typed_inputs_and_the_body_object_get_their_own_rejection_cases():
-    cases = generate_for_story(_story("POST", [LIBRARY, DUE, COPIES, NOTE, LOANS], [OK, BAD]), load_template(None)).cases
+    cases = generate_for_story(_story("POST", [LIBRARY, DUE, COPIES, NOTE, RENEW, LOANS], [OK, BAD]),
+                               load_template(None)).cases
     by_title = {c.title: c for c in cases}
     due = next(c for t, c in by_title.items() if "dueDate that is not a valid date" in t)
     assert due.test_data["dueDate"] == "2026-13-45" and "400" in due.steps[0].expected
     assert due.steps[0].action.endswith("with dueDate=2026-13-45")
     assert any("copies that is not a valid integer" in t for t in by_title)
+    renew = next(c for t, c in by_title.items() if "renewable that is not a valid boolean" in t)
+    assert renew.test_data["renewable"] == "notaboolean" and "400" in renew.steps[0].expected
     assert not any("note that is not" in t for t in by_title)  # a plain string has no type to break
     assert any("Loan object with a required field left out" in t for t in by_title)
     assert any("Loan object with a field of the wrong type" in t for t in by_title)

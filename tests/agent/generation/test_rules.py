@@ -6,7 +6,7 @@ import pytest
 
 from agent.generation.drafts import fingerprint_steps
 from agent.generation.rules import generate_for_story
-from agent.generation.template import load_template
+from agent.generation.template import BUNDLED_TEMPLATE as BUNDLED, load_template
 from agent.intake.criteria import extract
 from agent.intake.epic import load_epic
 from agent.intake.sources import open_workspace
@@ -152,6 +152,43 @@ def test_house_standard_checks_apply_to_rest_stories_only(template, sample_epics
     assert not [f for f in findings if f.code == "malformed-case"]
     ui = [c for b in sample_epics for s in b.stories for c in generate_for_story(s, template).cases]
     assert not [c for c in ui if "standard-check" in c.labels]
+
+
+def test_house_injection_checks_target_the_free_text_input(template):
+    """The SQL injection check goes into the first path/query parameter, the script (XSS) check into
+    the first free-text query or header parameter, and falls back to the path id where there is none."""
+    stories = dict(_laj_stories())
+
+    def attack(tid: int, words: str) -> str:
+        case = next(c for c in generate_for_story(stories[tid], template).cases if words in c.title)
+        return case.test_data["Variation"]
+
+    assert attack(24, "(XSS)").startswith("pluginProperty=<script>")      # array of strings in the query
+    assert attack(13, "(XSS)").startswith("X-Killbill-CreatedBy=<script>")  # free-text header only
+    assert attack(1, "(XSS)").startswith("accountId=<script>")            # only enums, booleans and a UUID
+    assert attack(1, "SQL injection").startswith("accountId=' OR 1=1")
+
+
+def test_response_time_check_takes_the_tickets_figure_else_the_templates_else_none(template, tmp_path):
+    stories = dict(_laj_stories())
+    story = stories[11]
+
+    def timed(s, tpl):
+        return [c for c in generate_for_story(s, tpl).cases if "answers within" in c.title]
+
+    [house] = timed(story, template)
+    assert template.response_time and template.response_time in house.steps[0].expected
+    assert "standard-check" in house.labels and not house.criterion_ids
+    stated = story.description.replace(
+        "Success Scenario:\n", "Success Scenario:\n- The API responds within 300 ms under normal load.\n")
+    criteria, params, _ = extract(story.key, stated, "")
+    [own] = timed(story.model_copy(update={"description": stated, "criteria": criteria, "parameters": params}),
+                  template)
+    assert "within 300 ms" in own.title and "300 ms" in own.steps[0].expected
+    assert own.criterion_ids == [criteria[0].id] and "standard-check" not in own.labels  # the ticket's own target
+    bare = tmp_path / "no-target.yaml"
+    bare.write_text(BUNDLED.read_text(encoding="utf-8").replace('response_time: "2 seconds"', 'response_time: ""'))
+    assert timed(story, load_template(bare)) == []   # no figure from anywhere: none is invented
 
 
 def test_boolean_and_combined_optional_parameters(template):

@@ -79,6 +79,7 @@ def test_missing_template_names_the_setting(tmp_path):
     ("steps:\n  max: 0\n", "steps.max", "greater than or equal to 1"),
     ("negative_checks: [missing_auth, wrong_mime]\n", "negative_checks", "choose from missing_required"),
     ("negative_checks: missing_auth\n", "negative_checks", "valid list"),
+    ("response_time: fast\n", "response_time", "e.g. '2 seconds' or '500 ms'"),
 ])
 def test_template_problems_are_found_on_load_naming_file_field_and_fix(tmp_path, text, where, advice):
     bad = tmp_path / "team.yaml"
