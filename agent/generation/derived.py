@@ -19,6 +19,7 @@ from agent.generation.phrasing import (
     is_negative,
     sentence,
     short,
+    shorten,
     split_behaviour,
 )
 from agent.generation.api_data import param_data
@@ -78,12 +79,21 @@ def _label(c: AcceptanceCriterion) -> str:
         name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
         if name:
             return name.group(1).strip()
-    return behaviour_phrase(clauses(c.text)[0] if clauses(c.text) else c.text)
+    clause = clauses(c.text)[0] if clauses(c.text) else c.text
+    b = split_behaviour(clause)
+    return b.phrase if b.condition else behaviour_phrase(clause)
 
 
 def _limit_cases(gen: Drafting, c: AcceptanceCriterion, lim: Limit, source: SourceRef | None) -> None:
     for value, inside in lim.probes():
         _probe_case(gen, c, lim.probe_text(value, inside), inside, lim.phrase, source, lim.render(value))
+
+
+def _label_room(gen: Drafting, probe: str) -> int:
+    """How long the criterion's part of a boundary title may be, so that the whole title, probe
+    included, fits the template's length (the criterion's words are shortened by rule, never cut)."""
+    frame = len(gen.template.title_style.replace("{behaviour}", ""))
+    return max(30, gen.template.title_max_length - frame - len(probe) - 1)
 
 
 def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: bool, phrase: str,
@@ -113,7 +123,7 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
     if b.condition and inside:
         pre.append(sentence(b.condition))
     gen.add(Draft(
-        title=gen.template.title(f"{short(_label(c), 60)} {label}"),
+        title=gen.template.title(f"{shorten(_label(c), _label_room(gen, label))} {label}"),
         objective=sentence(f"Check the limit '{phrase}' {where} the boundary with {value_text}"),
         kind="boundary", criterion_ids=[c.id], steps=steps, preconditions=pre,
         test_data={"Value under test": value}, persona=persona,
