@@ -103,7 +103,7 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
         b = type(b)(condition=" and ".join(c.given), outcome=" and ".join(c.then), negative=is_negative(c.text))
     persona = gen.persona_for(c.text)
     where = "just inside" if inside else "just outside"
-    trigger = re.match(r"(?:more than|greater than|over|above|exceed|in excess|less than|fewer than|under|below|>|<)",
+    trigger = re.match(r"(?:more than|greater than|over|above|exceed|in excess|less than|fewer than|under|below|after|>|<)",
                        phrase.strip(), re.I) is not None
     if inside:
         expected = declarative(b.outcome) if not is_negative(b.outcome) or trigger else \
@@ -113,6 +113,8 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
     else:
         expected = f"The value {value_text} is not accepted because it breaks the rule '{phrase}'; the user is told why."
     label = f"with {value_text} ({where} '{phrase}')"
+    if _label_room(gen, label) < 40:  # a long count: the probe already gives its noun and window
+        label = f"with {value_text} ({where} the limit)"
     sources = [gen.story.source(), criterion_source(gen.story, c)] + ([source] if source else [])
     if gen.api:
         params = [p for p in gen.story.parameters if p.required]
