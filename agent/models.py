@@ -211,12 +211,27 @@ class CriterionCoverage(_Model):
         return bool(self.case_ids) or bool(self.existing_tests)
 
 
+class FlowLink(_Model):
+    """One story's outcome that is another's precondition: the record, state or document that flows
+    from `source` to `target`, said in one sentence a tester reads in the journey case."""
+
+    source: str = Field(description="Key of the story whose outcome produces it")
+    target: str = Field(description="Key of the story that starts from it")
+    what: str = Field(description="The record, state or document, e.g. 'Move In case', 'caller verified'")
+    statement: str = Field(description="The link in one sentence, e.g. 'The Move In case created in ER-9 is the one "
+                                       "ER-12 submits'")
+    source_criterion: str = Field("", description="The source's criterion that produces it, when known")
+    target_criterion: str = Field("", description="The target's criterion that needs it, when known")
+
+
 class Flow(_Model):
     """An end-to-end business flow: stories whose outcomes feed each other, in order."""
 
     name: str
     story_keys: list[str]
     rationale: str = ""
+    links: list[FlowLink] = Field(default_factory=list, description="For each story after the first: what an "
+                                                                    "earlier story's outcome hands it")
 
 
 def _now() -> str:

@@ -1,7 +1,8 @@
 """Style measures: what a tester reading the rendered feature would call machine-written.
 
 Each scenario of a feature (as the official parser reads it) is checked for
-- a truncated name: it ends with "…" or "...";
+- a truncated name: it ends with "…" or "...", or has "…" anywhere (a cut part of it, such as the
+  criterion's words in a boundary case's name), or a quotation opened and never closed;
 - a wrongly capitalised step start: the text after the keyword starts with a capitalised common
   word ("And The API is reachable", "Then The response ..."); a proper noun, an acronym or "I" is
   fine;
@@ -40,7 +41,12 @@ then when if after before once while both either neither one only another other 
 # what a When sentence may start with: a subject
 _SUBJECTS = frozenset("i we you they he she it the a an this that these those my our your their its each every "
                       "no all any some one someone somebody nobody".split())
-_TRUNCATED = re.compile(r"(?:…|\.\.\.)\s*$")
+_TRUNCATED = re.compile(r"(?:…|\.\.\.)\s*$|…")
+
+
+def truncated(name: str) -> bool:
+    """A name cut short: an ellipsis at its end or inside it, or an opened quotation never closed."""
+    return bool(_TRUNCATED.search(name)) or name.count('"') % 2 == 1 or name.count("“") > name.count("”")
 _PLACEHOLDER = re.compile(r"\bas described in the (?:story|ticket|spec\w*)\b|^(?:an? )?valid [A-Za-z][\w-]*$|"
                           r"=\s*(?:an? )?valid [A-Za-z][\w-]*(?=[;)]|$)|"
                           r"^(?:an? )?(?:valid|correct|appropriate|suitable) (?:value|data|input|request body|body)$",
@@ -139,7 +145,7 @@ def placeholder(text: str) -> bool:
 
 def scenario_defects(scenario: dict[str, Any]) -> set[str]:
     found: set[str] = set()
-    if _TRUNCATED.search(scenario.get("name", "")):
+    if truncated(scenario.get("name", "")):
         found.add("truncated_name")
     seen: set[str] = set()
     keyword = ""

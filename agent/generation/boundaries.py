@@ -32,6 +32,11 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"\b(?:more than|greater than|over|above|exceeds?|exceeding|in excess of)\s+" + _NUM + _UNIT, "gt"),
     (r"(?<![<>=])>\s*" + _NUM + _UNIT, "gt"),
     (r"\b(?:less than|fewer than|under|below|before)\s+" + _NUM + _UNIT, "lt"),
+    # a count that triggers the outcome: "after 3 failed attempts in a row the account is locked" (3 or more)
+    (r"\bafter\s+" + _NUM + _UNIT, "min"),
+    # "the caller must correctly answer 2 of the 3 identifiers": at least 2 of them
+    (r"\b(?:must|needs? to|has to|have to|required to)\s+(?:[a-z]+\s+){0,2}?" + _NUM + _UNIT + r"(?=\s+of\s+(?:the\s+)?\d)",
+     "min"),
     (r"(?<![<>=])<\s*" + _NUM + _UNIT, "lt"),
 ]
 _RANGE = re.compile(
@@ -267,6 +272,8 @@ def find_limits(text: str) -> list[Limit]:
                 continue  # "a third payment extension within 12 months": the window of a count, not a limit
             cur, pct = m.group("cur") or "", bool(m.group("pct"))
             noun, scope, used = ("", "", m.end()) if cur or pct else _count_noun(text, m.start(), m.end(), unit)
+            if not noun and re.match(r"after|must|needs?|has|have|required", m.group(0), re.I):
+                continue  # "after 15 business days", "must be 3": a time or a value, not a count of things
             phrase = m.group(0).strip()
             if noun:
                 written = " ".join(text[m.start():used].split())

@@ -19,6 +19,7 @@ from agent.generation.phrasing import (
     is_negative,
     sentence,
     short,
+    shorten,
     split_behaviour,
 )
 from agent.generation.api_data import param_data
@@ -78,12 +79,21 @@ def _label(c: AcceptanceCriterion) -> str:
         name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
         if name:
             return name.group(1).strip()
-    return behaviour_phrase(clauses(c.text)[0] if clauses(c.text) else c.text)
+    clause = clauses(c.text)[0] if clauses(c.text) else c.text
+    b = split_behaviour(clause)
+    return b.phrase if b.condition else behaviour_phrase(clause)
 
 
 def _limit_cases(gen: Drafting, c: AcceptanceCriterion, lim: Limit, source: SourceRef | None) -> None:
     for value, inside in lim.probes():
         _probe_case(gen, c, lim.probe_text(value, inside), inside, lim.phrase, source, lim.render(value))
+
+
+def _label_room(gen: Drafting, probe: str) -> int:
+    """How long the criterion's part of a boundary title may be, so that the whole title, probe
+    included, fits the template's length (the criterion's words are shortened by rule, never cut)."""
+    frame = len(gen.template.title_style.replace("{behaviour}", ""))
+    return max(30, gen.template.title_max_length - frame - len(probe) - 1)
 
 
 def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: bool, phrase: str,
@@ -93,7 +103,7 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
         b = type(b)(condition=" and ".join(c.given), outcome=" and ".join(c.then), negative=is_negative(c.text))
     persona = gen.persona_for(c.text)
     where = "just inside" if inside else "just outside"
-    trigger = re.match(r"(?:more than|greater than|over|above|exceed|in excess|less than|fewer than|under|below|>|<)",
+    trigger = re.match(r"(?:more than|greater than|over|above|exceed|in excess|less than|fewer than|under|below|after|>|<)",
                        phrase.strip(), re.I) is not None
     if inside:
         expected = declarative(b.outcome) if not is_negative(b.outcome) or trigger else \
@@ -103,6 +113,8 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
     else:
         expected = f"The value {value_text} is not accepted because it breaks the rule '{phrase}'; the user is told why."
     label = f"with {value_text} ({where} '{phrase}')"
+    if _label_room(gen, label) < 40:  # a long count: the probe already gives its noun and window
+        label = f"with {value_text} ({where} the limit)"
     sources = [gen.story.source(), criterion_source(gen.story, c)] + ([source] if source else [])
     if gen.api:
         params = [p for p in gen.story.parameters if p.required]
@@ -113,7 +125,7 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
     if b.condition and inside:
         pre.append(sentence(b.condition))
     gen.add(Draft(
-        title=gen.template.title(f"{short(_label(c), 60)} {label}"),
+        title=gen.template.title(f"{shorten(_label(c), _label_room(gen, label))} {label}"),
         objective=sentence(f"Check the limit '{phrase}' {where} the boundary with {value_text}"),
         kind="boundary", criterion_ids=[c.id], steps=steps, preconditions=pre,
         test_data={"Value under test": value}, persona=persona,

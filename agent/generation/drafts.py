@@ -92,7 +92,9 @@ class Drafting:
         summary = re.sub(r"^as an? [^,]+,\s*i want to\s*", "", summary, flags=re.I)
         summary = re.sub(r"\ba customer\b", "the customer", summary)
         first = summary.split(" ", 1)[0].lower()
-        if first in {"the", "a", "an", "new"} or first.endswith(("ion", "ment", "ance", "ity")):
+        # a noun phrase, not an imperative: "The ...", "Payment history", "Move-in with a new account"
+        # (a hyphenated compound is the noun; the verb is written apart: "move in")
+        if first in {"the", "a", "an", "new"} or first.endswith(("ion", "ment", "ance", "ity")) or "-" in first:
             text = f"Carry out '{summary}'"
         else:
             text = summary[0].upper() + summary[1:]

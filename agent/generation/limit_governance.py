@@ -9,11 +9,21 @@ same or another spelling ("35 calendar days", "35 days": one limit, agent/genera
 `limit_key`). The governing criterion is
 1. the first criterion whose own text states the limit (quoted messages do not count: a message
    quoting "2 payment extensions" states no rule); otherwise
-2. the criterion whose words bear most on the rule sentence that states it (the weights of
+2. the criterion matched to a rule sentence that defines the limit ("Maximum term: up to 52 weeks",
+   a label and its value) over one matched to a sentence that only uses it in passing ("If the
+   balance cannot be cleared within 52 weeks ..."), then one whose own words give a count's
+   value with its noun ("Caller verified with two identifiers" for "2 of the 3 identifiers");
+   then
+3. the criterion whose words bear most on the rule sentence that states it (the weights of
    agent/generation/rule_limits.py `scored_rule_limits`, e.g. "above the Team Leader approval
    threshold" over "an open bill with a due balance within the allowed range" for the approval
-   limit); a tie goes to the earlier criterion.
-The limit's boundary cases trace to that criterion only.
+   limit, weighed up where the criterion refers to a limit ("the maximum number of failed
+   attempts", "within tolerance") and where it names the rule sentence's subject ("The final bill
+   is issued within 10 business days" for "The final bill is sent ..."); a tie goes to the
+   earlier criterion.
+A count limit of a rule goes only to a criterion that names what is counted (a criterion about
+adding an authorised person does not get "3 failed verification attempts"). The limit's boundary
+cases trace to that criterion only.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from typing import Any
 
 from agent.generation.boundaries import Limit, find_limits, limit_key
 from agent.generation.phrasing import mask_quotes
-from agent.generation.rule_limits import scored_rule_limits
+from agent.generation.rule_limits import scored_rule_limits, terms
 from agent.models import AcceptanceCriterion, SourceRef, Story
 
 _MESSAGE_CONTENT = re.compile(r"\b(?:saying|stating|that says|reading|which reads|telling (?:them|the customer))\b.*$", re.I)
@@ -39,6 +49,28 @@ def _unquoted(sentence: str) -> str:
     """A rule sentence without the messages it quotes ('rejected with the message "Card expires
     within 30 days"' states the rule 'at least 30 days' once, not a second limit)."""
     return mask_quotes(sentence)[0]
+
+
+def _defines(sentence: str, lim: Limit) -> bool:
+    """Whether the rule sentence defines the limit ('Maximum term: up to 52 weeks', a label and its
+    value) rather than using it in passing ('If the balance cannot be cleared within 52 weeks, ...')."""
+    label, colon, value = sentence.partition(":")
+    return bool(colon) and 3 <= len(label) <= 80 and lim.phrase in value
+
+
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
+                 10: "ten", 12: "twelve"}
+
+
+def _names_value(text: str, lim: Limit) -> bool:
+    """Whether the criterion's own words give the count's value with its noun ('Caller verified
+    with two identifiers' for '2 of the 3 identifiers')."""
+    if not lim.noun or lim.value != lim.value.to_integral():
+        return False
+    value = int(lim.value)
+    number = rf"(?:{value}|{_NUMBER_WORDS[value]})" if value in _NUMBER_WORDS else str(value)
+    noun = re.escape(lim.noun.split(" ")[-1].rstrip("s"))
+    return bool(re.search(rf"\b{number}\s+(?:[\w-]+\s+){{0,2}}{noun}", _unquoted(text), re.I))
 
 
 @dataclass
@@ -68,13 +100,17 @@ def govern_limits(story: Story, retrieved: list[dict[str, Any]] | None) -> dict[
         own = LimitText(own_limit_text(c), None)
         texts[c.id] = [own]
         for lim in find_limits(own.text):
-            offer((2, 0.0, -order), c.id, 0, lim)
+            offer((2, True, True, 0.0, -order), c.id, 0, lim)
+        own_terms = terms(_unquoted(c.text))
         for sentence, source, weight in scored_rule_limits(story, c, list(retrieved or [])):
             texts[c.id].append(LimitText(sentence, source))
             for lim in find_limits(_unquoted(sentence)):
-                offer((1, round(weight, 6), -order), c.id, len(texts[c.id]) - 1, lim)
+                if lim.noun and not terms(lim.noun.split(" ")[-1]) <= own_terms:
+                    continue  # a count belongs to a criterion that names what is counted
+                offer((1, _defines(sentence, lim), _names_value(c.text, lim), round(weight, 6), -order), c.id,
+                      len(texts[c.id]) - 1, lim)
     for cid, items in texts.items():
         for index, item in enumerate(items):
             item.limits = [lim for lim in find_limits(_unquoted(item.text) if item.source else item.text)
-                           if best[limit_key(lim)][1:] == (cid, index)]
+                           if limit_key(lim) in best and best[limit_key(lim)][1:] == (cid, index)]
     return texts

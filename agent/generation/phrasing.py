@@ -234,29 +234,90 @@ def imperative(text: str) -> str:
 
 _STATUS_WORDS = re.compile(r"\b(?:an? )?(?:HTTP )?status code (?:of )?(\d{3})\b", re.I)
 _CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?=(?:when|if|where|and|with|for|because|so that|which|that|unless|"
-                           r"while|by|via|using|including|after|before)\s)", re.I)
-_DANGLING = re.compile(r"(?:\s+(?:the|a|an|of|and|or|to|with|for|in|on|at|by|when|if|that|which|is|are|as|from))+$",
-                       re.I)
+                           r"while|by|via|using|including|after|before|whose|who|to|from|on|in|at|during|without|or)\s)")
+_DANGLING = re.compile(r"(?:\s+(?:the|a|an|of|and|or|to|with|for|in|on|at|by|when|if|that|which|who|whose|is|are|"
+                       r"as|from|only|also|just|even|then|so|be|been|being|not|cannot|can|has|have|had|does|do|must|should|will|"
+                       r"more|less|than|shows?|gets?))+$", re.I)
+_FUNCTION = (r"(?:the|a|an|of|and|or|but|to|with|for|in|on|at|by|from|via|when|if|that|which|who|whose|is|are|was|"
+             r"were|be|been|can|cannot|does|do|has|have|must|should|will|not|only|after|before|while|unless|until|"
+             r"than|as|so|its|their|this|these|those|each|every|no|shows?|displays?|returns?|sends?|creates?|opens?|"
+             r"appears?|stays?|remains?|becomes?|asks?|offers?|gets?|adds?|receives?|sees?)")
+_NP_WORD = rf"(?!{_FUNCTION}\b)[\w'*/-]+"
+_DET = r"(?:the|a|an|its|their|this|each|every|your|my|his|her)"
+_NP = (rf"{_NP_WORD}(?: {_NP_WORD}){{0,4}}(?: of (?:{_DET} )?{_NP_WORD}(?: {_NP_WORD}){{0,3}})*"
+       rf"(?: and (?!{_DET}\b){_NP_WORD}(?: {_NP_WORD}){{0,3}}| and {_DET} {_NP_WORD}(?: {_NP_WORD}){{0,3}}(?=[,;.]|$))?")
+# a place or a screen location ('from the Authorised Persons related list', 'on the console home tab',
+# 'in the billing system of the tenant'), then any other qualifier ('with the instalment schedule',
+# 'to the account email address', 'on hardship'); none right after a form of 'be' ('is in the past')
+# or before the relative clause that belongs to its noun ('by a caller that is not registered')
+_NOT_AFTER = r"(?<!\bis)(?<!\bare)(?<!\bbe)(?<!\bwas)(?<!\bnot)(?<!\bwere)(?<!\bbeen)"
+# the whole noun phrase, and not the first item of a list
+_AFTER_PHRASE = rf"(?=[;.]|\s(?!(?:that|which|who|whose)\b|\x00|{_NP_WORD})|$)"
+_PLACE = re.compile(rf"{_NOT_AFTER}\s+(?:from|on|in|at|via|using|through|inside) {_DET} {_NP}{_AFTER_PHRASE}")
+_QUALIFIER = re.compile(rf"{_NOT_AFTER}\s+(?:(?:with|for|of|from|on|in|during|about|under|into|by)(?: {_DET})?"
+                        rf"|(?:to|at) {_DET}) {_NP}{_AFTER_PHRASE}")
+_FINITE = re.compile(r"\b(?:is|are|was|were|can|cannot|can't|does|do|did|has|have|had|must|should|will|may|"
+                     r"shows?|returns?|responds?|stays?|remains?|becomes?|appears?|opens?|sends?|creates?|gets?)\b|"
+                     r"(?<=[a-z] )(?<!\bthe )(?<!\ban )(?<!\ba )(?!(?:its|this|was|has|does|is|as|us|yes|plus|status|always|sometimes|access|"
+                     r"address|business|less|process|success|details|persons|items|types|days|weeks|months|years|"
+                     r"hours|minutes|records|cases|bills|plans|extensions)\b)[a-z]{2,}(?:es|s|ed)\b", re.I)
+
+
+def _complete(head: str) -> bool:
+    """Whether a shortened wording still says something: a finite verb of its own (not only the one
+    of a relative clause: 'a card holder name that does not match the account holder' says
+    nothing yet), and no dangling word at its end."""
+    if _DANGLING.search(head):
+        return False
+    rel = re.search(r"\b(?:that|which|who|whose)\b", head)
+    if rel and not _FINITE.search(head[:rel.start()]):
+        return len([m for m in _FINITE.finditer(head[rel.end():]) if not m.group(0).endswith("ed")]) >= 2
+    return bool(_FINITE.search(head))
 
 
 def shorten(text: str, limit: int) -> str:
-    """A complete, shorter wording of a title: parenthetical asides dropped, 'HTTP status code 400'
-    said as '400', then trailing clauses and qualifiers dropped one at a time, never cut mid-phrase
-    with an ellipsis. Only when one clause alone is too long are its last words left out."""
+    """A complete, shorter wording of a title, never cut mid-phrase with an ellipsis. In order, until
+    it fits: parenthetical asides dropped, 'HTTP status code 400' said as '400', filler adverbs
+    dropped, places and screen locations dropped ('from the Authorised Persons related list'),
+    then trailing clauses and qualifiers one at a time, each only while what is left keeps its
+    verb. Quoted text is never cut inside. Only when one clause alone is too long are its last
+    words left out."""
     t = clean(text)
     if len(t) <= limit:
         return t
+    masked, quotes = mask_quotes(t)
+
+    def fits(s: str) -> bool:
+        return len(unmask(s, quotes)) <= limit
+
     steps = (lambda s: re.sub(r"\s*\([^()]*\)", "", s),
              lambda s: _STATUS_WORDS.sub(r"\1", s),
              lambda s: re.sub(r"\b(?:successfully|correctly|properly|appropriately|accordingly)\s*", "", s, flags=re.I))
     for step in steps:
-        t = re.sub(r"\s{2,}", " ", step(t)).strip()
-        if len(t) <= limit:
-            return t
-    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(t) if m.start() >= 12]
-    for cut in reversed(breaks):
-        head = _DANGLING.sub("", t[:cut].rstrip(" ,;:"))
-        if len(head) <= limit:
-            return head
-    head = t[:limit + 1].rsplit(" ", 1)[0]
-    return _DANGLING.sub("", head).rstrip(" ,;:")
+        masked = re.sub(r"\s{2,}", " ", step(masked)).strip()
+        if fits(masked):
+            return unmask(masked, quotes)
+    for pattern in (_PLACE, _QUALIFIER):  # rightmost first, while the sentence keeps its verb
+        while True:
+            spans = [m for m in pattern.finditer(masked) if not re.search(r"\d|\x00", m.group(0))]
+            cut = next((m for m in reversed(spans) if _complete(masked[:m.start()] + masked[m.end():])), None)
+            if cut is None:
+                break
+            masked = masked[:cut.start()] + masked[cut.end():]
+            if fits(masked):
+                return unmask(masked, quotes)
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(masked) if m.start() >= 12]
+    heads = [_DANGLING.sub("", masked[:cut].rstrip(" ,;:")) for cut in reversed(breaks)]
+    for head in heads:
+        if fits(head) and _complete(head):
+            return unmask(head, quotes)
+    words, head = masked.split(" "), ""
+    for word in words:  # one clause too long alone: its last words go, a quote stays whole or goes
+        if not fits(f"{head} {word}".strip()):
+            break
+        head = f"{head} {word}".strip()
+    head = _DANGLING.sub("", head).rstrip(" ,;:")
+    if _complete(head) or not quotes:
+        return unmask(head, quotes)
+    # a quoted message too long to keep: said as 'a message', and the wording shortened again
+    return shorten(re.sub(r"\x00\d+\x00", "a message", masked), limit)

@@ -46,7 +46,8 @@ after before more most less least new one two first last same such other""".spli
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
+    """'notified', 'notification' -> 'notif'; 'verify', 'verified' -> 'verif'; 'days' -> 'day'."""
+    for suffix in ("ication", "ied", "ies", "ing", "ed", "es", "s", "y"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
@@ -97,6 +98,20 @@ def _table_sentences(rows: list[list[str]]) -> list[RuleSentence]:
     return out
 
 
+# a criterion that refers to a limit without its value: the one a rule's limit belongs to
+LIMIT_REFERENCE = re.compile(r"\b(?:max(?:imum)?|min(?:imum)?|limit|threshold|tolerance|allowed range|cap|"
+                             r"at most|at least|up to|no more than|no less than|required notice|too (?:soon|"
+                             r"late|long|short|early|many|few)|beyond|exceed\w*|due date|deadline)\b", re.I)
+_SUBJECT = re.compile(r"^(?:the|a|an)\s+((?:[\w'-]+\s+){0,3}?[\w'-]+)\s+(?:is|are|must|should|can|will|may|shall)\b",
+                      re.I)
+
+
+def _subject_terms(sentence: str) -> set[str]:
+    """The words of a rule sentence's subject ('The final bill is issued within ...' -> final, bill)."""
+    m = _SUBJECT.match(sentence.strip())
+    return terms(m.group(1)) if m else set()
+
+
 def rule_items(text: str) -> list[RuleSentence]:
     """The sentences of a rule section that state a limit, tables rendered row by row."""
     out: list[RuleSentence] = []
@@ -145,10 +160,13 @@ def criterion_terms(text: str) -> tuple[set[str], set[str]]:
 
 
 def _clauses(c: AcceptanceCriterion) -> list[str]:
-    """Given/When/Then steps one by one; otherwise the criterion's sentences."""
+    """Given/When/Then steps one by one; otherwise the criterion's sentences. A one-line criterion
+    split into its condition and outcome is read whole as well ('The registration must be sent to
+    the distributor when the Move In case is submitted, and ... the notification reference' bears
+    on 'The distributor must be notified within 1 business day' through both halves)."""
     steps = [*c.given, *c.when, *c.then]
     if steps:
-        return steps
+        return steps + ([c.text] if c.style != "gherkin" else [])
     return _split_sentences(c.text) or [c.text]
 
 
@@ -195,6 +213,9 @@ def scored_rule_limits(story: Story, criterion: AcceptanceCriterion,
     picked: dict[str, tuple[str, SourceRef, float]] = {}
     _, negated_anywhere = criterion_terms(" ".join([criterion.text, *criterion.given, *criterion.when,
                                                     *criterion.then]))
+    own_words = _QUOTED.sub('""', " ".join([criterion.text, *criterion.given, *criterion.when, *criterion.then]))
+    refers_to_limit = bool(LIMIT_REFERENCE.search(own_words))
+    all_terms = terms(own_words)
     for clause in _clauses(criterion):
         wanted, negated = criterion_terms(clause)
         scored = []
@@ -208,6 +229,10 @@ def scored_rule_limits(story: Story, criterion: AcceptanceCriterion,
                 if item.label_terms & negated_anywhere or not item.sibling_terms & negated_anywhere:
                     continue
             weight = sum(math.log(1 + n / df[t]) for t in shared)
+            if refers_to_limit:
+                weight *= 1.5  # "after the maximum number of failed attempts", "within tolerance"
+            if _subject_terms(item.text) and _subject_terms(item.text) <= all_terms:
+                weight *= 2.0  # the rule is about what the criterion is about: "The final bill is issued ..."
             if ts & negated:
                 weight *= 0.3
             if criterion.id in (chunk.get("criterion_ids") or []):

@@ -78,6 +78,12 @@ def fitted_plan_schema(story_keys: Sequence[str]) -> dict[str, Any]:
     flow["story_keys"] = {**flow["story_keys"], "items": allowed, "maxItems": len(keys)}
     flow["name"] = _bounded_text(flow["name"], 120)
     flow["rationale"] = _bounded_text(flow["rationale"], 200)
+    flow["links"] = {**flow["links"], "maxItems": max(0, len(keys) - 1)}
+    link = schema["$defs"]["FlowLink"]
+    for end in ("source", "target"):
+        link["properties"][end] = {**link["properties"][end], **allowed}
+    for name, longest in (("what", 80), ("statement", 240), ("source_criterion", 40), ("target_criterion", 40)):
+        link["properties"][name] = _bounded_text(link["properties"][name], longest)
     schema["properties"]["flows"] = {**schema["properties"]["flows"], "maxItems": max(0, len(keys) - 1)}
     schema["properties"]["notes"] = _bounded_text(schema["properties"]["notes"], 200)
     return schema

@@ -1,8 +1,10 @@
 """plan: decide the stories in scope and the end-to-end flows that chain them.
 
-By rules (agent/generation/planning.py) every story is in scope and flows follow shared
-subjects; with a model configured, the model chooses both, and an unusable answer keeps the
-rules' plan with a finding."""
+By rules (agent/generation/planning.py) every story is in scope and flows follow the links where
+one story's outcome is another's precondition (agent/generation/story_links.py); with a model
+configured, the model chooses both, and an unusable answer keeps the rules' plan with a finding.
+A model's flow is kept only where each story after the first starts from what an earlier one
+produced (the link the model states, or else the one the rules find); the others are reported."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import RunContext
 from agent.generation.planning import in_scope, plan_flows
+from agent.generation.story_links import checked_flows
 from agent.models import Finding
 from agent.state import State, node_usage
 
@@ -30,7 +33,9 @@ def plan(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if outcome.story_keys:
         scope = outcome.story_keys
         if not outcome.fell_back:
-            flows = outcome.flows
+            flows, dropped = checked_flows(outcome.flows, [s for s in stories if s.key in scope])
+            findings += [Finding(severity="info", code="flow-unlinked",
+                                 message=f"The model's flow {why}; it is not written as a journey.") for why in dropped]
     else:
         findings.append(Finding(severity="warning", code="llm-plan-fallback",
                                 message="The model's plan left no story in scope; every story stays in scope "

@@ -63,7 +63,7 @@ _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 # words that start a sentence but are no name: lower-cased after a keyword ("Then the API ...")
 _COMMON_START = frozenset("the a an this that these those its it their each every no all any some there "
-                          "one only another other both either neither such".split())
+                          "one only another other both either neither such then when if after before once while".split())
 _SUBJECT_START = _COMMON_START | {"i", "we", "you", "they", "he", "she", "my", "our", "your"}
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 

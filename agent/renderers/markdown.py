@@ -232,6 +232,7 @@ def render_markdown(case_set: CaseSet) -> str:
         for flow in case_set.flows:
             out.append(f"- **{text(flow.name)}:** {text(' → '.join(flow.story_keys))}"
                        + (f" — {text(flow.rationale)}" if flow.rationale else ""))
+            out += [f"  - {text(link.statement)}" for link in flow.links]
         if case_set.flows:
             out.append("")
         if e2e:

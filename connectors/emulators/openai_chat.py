@@ -322,8 +322,12 @@ def plan_answer(prompt: str) -> dict[str, Any]:
     keys = [m.group(1) for m in _STORY.finditer(prompt)]
     flows = []
     if len(keys) >= 2:
-        flows.append({"name": "End-to-end journey across the epic", "story_keys": keys[: min(3, len(keys))],
-                      "rationale": "Each story's outcome is the next one's starting point."})
+        legs = keys[: min(3, len(keys))]
+        flows.append({"name": "End-to-end journey across the epic", "story_keys": legs,
+                      "rationale": "Each story's outcome is the next one's starting point.",
+                      "links": [{"source": a, "target": b, "what": f"the record {a} produces",
+                                 "statement": f"The record produced in {a} is the one {b} starts from."}
+                                for a, b in zip(legs, legs[1:])]})
     return {"story_keys": keys, "flows": flows, "notes": ""}
 
 

@@ -81,3 +81,65 @@ def test_limits_of_a_rule_page_go_to_the_criteria_that_refer_to_them_in_another_
     assert not any("room" in v or "hours" in v for v in probes), probes  # page 10 is not cited
     titles = [c.title for c in generate_for_story(story, load_template(), retrieved).cases if c.kind == "boundary"]
     assert any("a 9th loan at a time" in t for t in titles), titles
+
+
+def _governed(story: Story, rules: list[dict]) -> dict[str, list[str]]:
+    return {cid: [lim.phrase for item in items for lim in item.limits] for cid, items in govern_limits(story, rules).items()}
+
+
+def test_a_count_that_triggers_the_outcome_is_a_limit_of_the_criterion_that_counts_it():
+    story = Story(key="SEC-1", summary="Lock sign-in", criteria=[
+        AcceptanceCriterion(id="SEC-1/AC-1", story_key="SEC-1", text="The sign-in page shows the member's account name."),
+        AcceptanceCriterion(id="SEC-1/AC-2", story_key="SEC-1",
+                            text="After the maximum number of failed sign-in attempts the account is locked."),
+        AcceptanceCriterion(id="SEC-1/AC-3", story_key="SEC-1", text="An administrator can unlock the account."),
+    ])
+    rules = [_rule("After 5 failed sign-in attempts in a row the account is locked for 15 minutes. "
+                   "A reminder is sent after 15 business days.")]
+    gov = _governed(story, rules)
+    assert gov["SEC-1/AC-2"] == ["After 5 failed sign-in attempts in a row"], gov
+    assert not gov["SEC-1/AC-1"] and not gov["SEC-1/AC-3"]  # neither names the attempts counted
+    probes = _probes(generate_for_story(story, load_template(), rules).cases)
+    assert probes["5 failed sign-in attempts in a row"] == ["SEC-1/AC-2"]
+    assert probes["4 failed sign-in attempts in a row"] == ["SEC-1/AC-2"]
+
+
+def test_a_rule_that_defines_a_limit_outranks_one_that_uses_it_in_passing():
+    story = Story(key="LN-1", summary="Set up a loan", criteria=[
+        AcceptanceCriterion(id="LN-1/AC-1", story_key="LN-1", text="The officer cannot select a term longer than the maximum term."),
+        AcceptanceCriterion(id="LN-1/AC-2", story_key="LN-1",
+                            text="When the balance cannot be repaid within the term the officer refers the loan to a specialist."),
+    ])
+    rules = [_rule("Maximum term: up to 36 months", section="limits"),
+             _rule("If the balance cannot be repaid within 36 months at the offered amount, the officer refers the loan "
+                   "to a specialist.", section="calculation")]
+    gov = _governed(story, rules)
+    assert gov["LN-1/AC-1"] == ["up to 36 months"] and gov["LN-1/AC-2"] == [], gov
+
+
+def test_a_count_given_in_words_picks_its_criterion_and_the_subject_of_a_rule_picks_its_own():
+    story = Story(key="ID-3", summary="Verify a caller", criteria=[
+        AcceptanceCriterion(id="ID-3/AC-1", story_key="ID-3", text="A caller who answers two identifiers is verified."),
+        AcceptanceCriterion(id="ID-3/AC-2", story_key="ID-3",
+                            text="A caller who cannot answer the identifiers is told to call back with the identifiers."),
+        AcceptanceCriterion(id="ID-3/AC-3", story_key="ID-3", text="The customer receives a letter confirming the final read."),
+        AcceptanceCriterion(id="ID-3/AC-4", story_key="ID-3", text="The final bill is sent to the new address."),
+    ])
+    rules = [_rule("The caller must correctly answer 2 of the 3 identifiers."),
+             _rule("The final bill is issued within 10 business days of receiving the final read.", section="bills")]
+    gov = _governed(story, rules)
+    assert gov["ID-3/AC-1"] == ["must correctly answer 2 of the 3 identifiers"], gov
+    assert gov["ID-3/AC-4"] == ["within 10 business days"] and gov["ID-3/AC-3"] == [], gov
+
+
+def test_the_sample_project_limits_are_attributed_to_their_labelled_criteria():
+    from agent.evaluation.attribution import attribute, labels_beside, load_limit_labels
+
+    labels = load_limit_labels(labels_beside(SAMPLE_PATH))
+    attributed = labelled = 0
+    for key in ("ER-3", "ER-10", "ER-12", "ER-15", "ER-17"):
+        story, retrieved = _sample(key)
+        result = attribute(generate_for_story(story, load_template(), retrieved).cases, labels[key])
+        attributed, labelled = attributed + result.attributed, labelled + result.labelled
+        assert not result.misattributed, (key, result.misattributed)
+    assert (attributed, labelled) == (10, 11)  # ER-12's "within 50 business days": its rule says "It must be returned"

@@ -215,15 +215,16 @@ def test_a_case_whose_retire_stopped_half_way_and_whose_criterion_came_back_is_r
 
 def test_a_run_for_one_story_retires_nothing_of_the_others(sandbox, tmp_path):
     """`--stories` with the story an end-to-end journey belongs to: the other stories' cases, and the
-    journey that spans them, are outside the run, not gone."""
-    cs = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="a")
+    journey that spans them, are outside the run, not gone. (ER-8: its Move In case flows from ER-9
+    into ER-11 and ER-12, a journey; ER-1's stories feed none of each other.)"""
+    cs = case_set_from_jira(sandbox, sandbox.creds, "ER-8", tmp_path, run="a")
     writer = writer_on(sandbox, sandbox.creds)
     WriteBack(writer, mode="issues", run_id="a").run(cs)
     home = next(c.story_key for c in cs.cases if c.kind == "end_to_end")
-    some = case_set_from_jira(sandbox, sandbox.creds, EPIC, tmp_path, run="b", story_keys=[home])
+    some = case_set_from_jira(sandbox, sandbox.creds, "ER-8", tmp_path, run="b", story_keys=[home])
     assert {c.story_key for c in some.cases} == {home} and not any(c.kind == "end_to_end" for c in some.cases)
     sandbox.reset_log()
     result = WriteBack(writer, mode="issues", run_id="b").run(some)
     counts = result.plan.counts()
     assert counts["retire"] == 0 and counts["conflict"] == 0 and counts["unchanged"] == len(some.cases), counts
-    assert [w.path for w in sandbox.writes() if not w.path.startswith(f"/rest/api/2/issue/{EPIC}/")] == []
+    assert [w.path for w in sandbox.writes() if not w.path.startswith("/rest/api/2/issue/ER-8/")] == []
