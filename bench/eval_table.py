@@ -76,7 +76,9 @@ def main() -> None:
     base = packaged_model_path()
     started = time.monotonic()
     stories, held, dataset = training_stories(args)
-    examples, _ = build_examples(stories, template=template_text(load_template()), target="json")
+    examples, skipped = build_examples(stories, template=template_text(load_template()), target="json")
+    for s in skipped:
+        print(f"not trained on {s['story']}: {s['reason']}", flush=True)
     export = export_examples(examples, out / "data", validation_stories=held, validation_fraction=0.2,
                              meta={"source": args.dataset, "target": "json", "with_context": False})
     held = held or list(export.manifest["splits"]["validation"]["stories"])
@@ -107,6 +109,7 @@ def main() -> None:
     print(markdown_table(results))
     bench = {
         "dataset": args.dataset, "held_out": held, "train_examples": trained.train_examples,
+        "not_trained_on": skipped, "reference_notes": results.get("notes", []),
         "model": base.name, "steps": trained.steps, "grad_accum": args.grad_accum, "lr": args.lr,
         "lora_r": args.lora_r, "max_length": args.max_length, "answer_max_tokens": args.max_tokens,
         "threads": args.threads, "device": trained.device,

@@ -45,7 +45,7 @@ from workers.api_models import (
     Problem,
     request_problem,
 )
-from workers.celery_app import make_celery, queue_name
+from workers.celery_wire import queue_key
 from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
 from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
 from workers.triggers import decide, signature_ok, signature_well_formed, validate_payload
@@ -66,7 +66,7 @@ class _RedisJobCollector:
         up = GaugeMetricFamily("casewright_redis_up", "1 when Redis answered this scrape")
         try:
             snap = JobMetrics(self.client, self.settings.redis_prefix).snapshot()
-            depth = self.client.llen(f"{self.settings.redis_prefix}:{queue_name(self.settings)}")
+            depth = self.client.llen(queue_key(self.settings))
         except redis.RedisError:
             up.add_metric([], 0)
             yield up
@@ -105,7 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     s = settings or get_settings()
     client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=1.5, socket_timeout=3,
                                   health_check_interval=30, max_connections=64)
-    celery = make_celery(s)
     dedupe = DeliveryDedupe(client, s.redis_prefix, ttl_s=s.webhook_dedupe_ttl_s)
     registry = CollectorRegistry()
     deliveries = Counter("casewright_webhook_deliveries", "Webhook deliveries by outcome",
@@ -131,7 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": request_problem(exc.errors())}, status_code=400)
 
     app.state.redis = client
-    app.state.celery = celery
 
     def require_api_key(key: str | None = Depends(_api_key_header),
                         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
@@ -163,7 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 dedupe.record(delivery_id, "ignored")
                 return 200, DeliveryResult(outcome="ignored", delivery_id=delivery_id,
                                            issue_key=decision.issue_key, reason=decision.reason)
-            queued = enqueue_generate(decision.epic_key or "", settings=s, celery=celery, client=client,
+            queued = enqueue_generate(decision.epic_key or "", settings=s, client=client,
                                       trigger="webhook",
                                       detail=f"{payload['webhookEvent']} {decision.issue_key} ({delivery_id})")
             dedupe.record(delivery_id, queued.job_id)
@@ -226,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               responses={401: {"model": Problem}, 400: {"model": Problem}, 503: {"model": Problem}})
     def post_job(req: JobRequest) -> JobQueued:
         try:
-            queued = enqueue_generate(req.epic_key, settings=s, celery=celery, client=client, trigger="api",
+            queued = enqueue_generate(req.epic_key, settings=s, client=client, trigger="api",
                                       write_back=req.write_back, dry_run=req.dry_run, formats=req.formats)
         except CasewrightError as err:
             raise HTTPException(400, str(err)) from None
@@ -239,7 +237,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
              responses={401: {"model": Problem}, 404: {"model": Problem}, 503: {"model": Problem}})
     def get_job(job_id: str) -> JobState:
         try:
-            status = job_status(job_id, settings=s, celery=celery)
+            status = job_status(job_id, settings=s)
         except redis.RedisError as err:
             raise HTTPException(503, f"Redis is unreachable ({type(err).__name__})") from None
         if status is None:

@@ -17,7 +17,9 @@ Delivery guarantees, and why each setting is here:
 * every key (queue, unacked index, results) carries ``CASEWRIGHT_REDIS_PREFIX``, so several
   deployments (or test runs) can share one Redis.
 
-Run a worker with ``casewright worker`` (or ``celery -A workers.celery_app worker``). The tasks
+The queue and task names and the key prefix live in workers/celery_wire.py, which also writes
+the task message and reads the result record without importing Celery (what `casewright
+enqueue`, `casewright status` and the webhook use). Run a worker with ``casewright worker`` (or ``celery -A workers.celery_app worker``). The tasks
 (workers/tasks.py) are included by name and declared with ``shared_task``, so this module
 imports none of them.
 """
@@ -25,33 +27,28 @@ imports none of them.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from celery import Celery
 
 from connectors.errors import CasewrightError
 from connectors.settings import Settings, get_settings
+from workers.celery_wire import (  # noqa: F401 - the names are Celery-free; re-exported for the app's users
+    TASK_GENERATE,
+    TASK_SWEEP,
+    TASK_SYNC_KNOWLEDGE,
+    key_prefix,
+    queue_name,
+    visibility_timeout,
+)
 from workers.schedule import nightly_crontab
-
-TASK_GENERATE = "casewright.generate_epic"
-TASK_SYNC_KNOWLEDGE = "casewright.sync_knowledge"
-TASK_SWEEP = "casewright.nightly_sweep"
-
-
-def queue_name(settings: Settings) -> str:
-    return f"{settings.redis_prefix}.jobs"
-
-
-def visibility_timeout(settings: Settings) -> int:
-    if settings.broker_visibility_timeout_s:
-        return settings.broker_visibility_timeout_s
-    return settings.job_time_limit_s + 300
 
 
 def make_celery(settings: Settings | None = None, *, with_schedule: bool = False) -> Celery:
     """A Celery app for these settings (the module-level `app` uses the environment's)."""
     s = settings or get_settings()
     vt = visibility_timeout(s)
-    prefix = f"{s.redis_prefix}:"
+    prefix = key_prefix(s)
     app = Celery("casewright", broker=s.redis_url, backend=s.redis_url, include=["workers.tasks"])
     app.conf.update(
         task_serializer="json",
@@ -104,3 +101,16 @@ def _module_app() -> Celery:
 
 
 app = _module_app()
+
+
+@lru_cache(maxsize=16)
+def _celery(url: str, prefix: str) -> Celery:
+    return make_celery(get_settings().model_copy(update={"redis_url": url, "redis_prefix": prefix}))
+
+
+def celery_for(settings: Settings) -> Celery:
+    """The module's app when the settings are the process's own, else one made for them."""
+    own = get_settings()
+    if settings is own or (settings.redis_url == own.redis_url and settings.redis_prefix == own.redis_prefix):
+        return app
+    return _celery(settings.redis_url, settings.redis_prefix)

@@ -25,13 +25,20 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from celery import Celery
 
 from agent.configuration import WRITE_BACK_MODES, check_formats, check_write_back
 from connectors.errors import CasewrightError
 from connectors.jira_keys import check_issue_key
 from connectors.settings import Settings, get_settings
-from workers.celery_app import TASK_GENERATE, app, make_celery, visibility_timeout
+from workers.celery_wire import (
+    TASK_GENERATE,
+    queue_key,
+    queue_name,
+    read_task_meta,
+    task_message,
+    task_meta_key,
+    visibility_timeout,
+)
 from workers.locks import EpicGate
 
 log = logging.getLogger(__name__)
@@ -51,19 +58,6 @@ def redis_client(settings: Settings) -> redis.Redis:
     return _client(settings.redis_url)
 
 
-@lru_cache(maxsize=16)
-def _celery(url: str, prefix: str) -> Celery:
-    return make_celery(get_settings().model_copy(update={"redis_url": url, "redis_prefix": prefix}))
-
-
-def celery_for(settings: Settings) -> Celery:
-    """The module's app when the settings are the process's own, else one made for them."""
-    own = get_settings()
-    if settings is own or (settings.redis_url == own.redis_url and settings.redis_prefix == own.redis_prefix):
-        return app
-    return _celery(settings.redis_url, settings.redis_prefix)
-
-
 def epic_gate(settings: Settings, client: redis.Redis | None = None) -> EpicGate:
     return EpicGate(client or redis_client(settings), settings.redis_prefix,
                     lock_ttl_s=settings.job_lock_ttl_s,
@@ -78,6 +72,10 @@ def epic_jobs_key(settings: Settings, epic_key: str) -> str:
     return f"{settings.redis_prefix}:epic:{epic_key}:jobs"
 
 
+def metrics_key(prefix: str) -> str:
+    return f"{prefix}:metrics:jobs"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -88,7 +86,7 @@ class JobMetrics:
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client = client
-        self.key = f"{prefix}:metrics:jobs"
+        self.key = metrics_key(prefix)
 
     def count(self, state: str, n: int = 1) -> None:
         try:
@@ -134,19 +132,24 @@ def check_job_options(write_back: str | None, dry_run: bool, formats: list[str] 
     return mode, (check_formats(formats) if formats is not None else None)
 
 
-# One round trip admits a trigger: join the epic's queued job (counting the trigger), or reserve
-# the queued slot for a new job and write its record, its place in the epic's job list and the
-# "queued" metric. KEYS: queued slot, epic's job list, metrics hash. ARGV: new job id, slot TTL,
-# job-record key prefix, record TTL, then the record's field/value pairs.
+# One round trip admits a trigger: join the epic's queued job (counting the trigger), or push the
+# new job's task message onto the broker queue and reserve the epic's queued slot for it, with its
+# record, its place in the epic's job list and the "queued" metric. No other client runs between
+# these commands (a worker cannot take the message before the record exists). Redis does not undo
+# a script's earlier writes when a later command fails, so the push comes first: if it fails
+# (wrong key type, out of memory) nothing is written and no slot points at a job never queued.
+# KEYS: queued slot, epic's job list, metrics hash, broker queue list. ARGV: new job id, slot TTL,
+# job-record key prefix, record TTL, the task message, then the record's field/value pairs.
 _ADMIT = """
 local current = redis.call('GET', KEYS[1])
 if current then
   redis.call('HINCRBY', ARGV[3] .. current, 'triggers', 1)
   return {current, 0}
 end
+redis.call('LPUSH', KEYS[4], ARGV[5])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 local record = ARGV[3] .. ARGV[1]
-redis.call('HSET', record, unpack(ARGV, 5))
+redis.call('HSET', record, unpack(ARGV, 6))
 redis.call('EXPIRE', record, tonumber(ARGV[4]))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -200, -1)
@@ -161,15 +164,15 @@ def _admit_script(client: redis.Redis):  # noqa: ANN202 - redis Script
     return client.register_script(_ADMIT)
 
 
-def enqueue_generate(epic_key: str, *, settings: Settings | None = None, celery: Celery | None = None,
+def enqueue_generate(epic_key: str, *, settings: Settings | None = None,
                      trigger: str = "cli", source: str = "jira", write_back: str | None = None,
                      dry_run: bool = False, formats: list[str] | None = None,
                      detail: str = "", client: redis.Redis | None = None) -> Enqueued:
     """Queue a generate job for the epic, or join the follow-up already queued for it.
 
-    The epic's queued slot is the one-epic-one-job rule of workers/locks.py (EpicGate); if
-    publishing to the broker fails, the slot and the record are taken back and the error raised,
-    so the trigger can be retried and nothing refers to a job that was never queued."""
+    The epic's queued slot is the one-epic-one-job rule of workers/locks.py (EpicGate). The
+    Celery task message (workers/celery_wire.py) is pushed by the same script that takes the
+    slot, so the job is queued once with its slot and record or, when Redis fails, not at all."""
     s = settings or get_settings()
     epic_key = check_issue_key(epic_key, "epic key")
     mode, formats = check_job_options(write_back, dry_run, formats, s.write_back)
@@ -182,35 +185,18 @@ def enqueue_generate(epic_key: str, *, settings: Settings | None = None, celery:
         "formats": ",".join(formats or []), "enqueued_at": _now(), "phase": "queued",
         "triggers": 1, "executions": 0,
     }
-    args: list[Any] = [new_id, gate.queued_ttl_s, f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S]
+    kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
+              "dry_run": dry_run, "formats": formats, "attempt": 0}
+    args: list[Any] = [new_id, gate.queued_ttl_s, f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S,
+                       task_message(TASK_GENERATE, new_id, kwargs, queue_name(s))]
     for k, v in record.items():
         args += [k, v]
     current, created = _admit_script(client)(
-        keys=[gate.queued_key(epic_key), epic_jobs_key(s, epic_key), f"{s.redis_prefix}:metrics:jobs"],
+        keys=[gate.queued_key(epic_key), epic_jobs_key(s, epic_key), metrics_key(s.redis_prefix), queue_key(s)],
         args=args)
     if not created:
         return Enqueued(current.decode() if isinstance(current, bytes) else str(current), epic_key, coalesced=True)
-    kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
-              "dry_run": dry_run, "formats": formats, "attempt": 0}
-    try:
-        (celery or celery_for(s)).send_task(TASK_GENERATE, kwargs=kwargs, task_id=new_id)
-    except Exception:
-        gate.cancel_reservation(epic_key, new_id)
-        pipe = client.pipeline(transaction=False)
-        pipe.delete(job_key(s, new_id))
-        pipe.lrem(epic_jobs_key(s, epic_key), 0, new_id)
-        pipe.hincrby(f"{s.redis_prefix}:metrics:jobs", "state:queued", -1)
-        pipe.execute()
-        raise
     return Enqueued(new_id, epic_key, coalesced=False)
-
-
-def job_record(job_id: str, settings: Settings | None = None) -> dict[str, str] | None:
-    s = settings or get_settings()
-    raw = redis_client(s).hgetall(job_key(s, job_id))
-    if not raw:
-        return None
-    return {k.decode(): v.decode() for k, v in raw.items()}
 
 
 def _plus_seconds(iso: str | None, seconds: int) -> str | None:
@@ -237,23 +223,26 @@ def worker_of(record: dict[str, str]) -> str:
     return " ".join(part for part in (name, f"pid {pid}" if pid else "") if part)
 
 
-def job_status(job_id: str, *, settings: Settings | None = None, celery: Celery | None = None
-               ) -> dict[str, Any] | None:
-    """State, progress and result of a job; None when the id is unknown."""
+def job_status(job_id: str, *, settings: Settings | None = None) -> dict[str, Any] | None:
+    """State, progress and result of a job; None when the id is unknown. One round trip reads
+    the job record and Celery's result record (workers/celery_wire.py: no Celery import)."""
     s = settings or get_settings()
-    record = job_record(job_id, s)
-    if record is None:
+    pipe = redis_client(s).pipeline(transaction=False)
+    pipe.hgetall(job_key(s, job_id))
+    pipe.get(task_meta_key(s, job_id))
+    raw, meta_raw = pipe.execute()
+    if not raw:
         return None
-    res = (celery or celery_for(s)).AsyncResult(job_id)
-    state = res.state
-    info = res.info
+    record = {k.decode(): v.decode() for k, v in raw.items()}
+    meta = read_task_meta(meta_raw)
+    state, info = meta.state, meta.info
     progress = result = error = None
     if state == "PROGRESS" and isinstance(info, dict):
         progress = info
     elif state == "SUCCESS":
-        result = res.result if isinstance(res.result, dict) else {"value": res.result}
-    elif state in ("FAILURE", "REVOKED"):
-        error = record.get("error") or (str(info) if info else state.lower())
+        result = info if isinstance(info, dict) else {"value": info}
+    elif state in ("FAILURE", "REVOKED"):  # the job's own message, else what Celery stored
+        error = record.get("error") or meta.error or state.lower()
     elif state == "RETRY":
         state = "WAITING" if record.get("phase") == "waiting" else "RETRY"
     if state == "PENDING" and record.get("phase") == "queued":

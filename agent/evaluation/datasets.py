@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.evaluation.attribution import LabelledLimit, labels_beside, load_limit_labels
-from agent.evaluation.gherkin import feature_scenarios, gherkin_document, scenario_texts, scenario_to_case
+from agent.evaluation.gherkin import gherkin_scenario_text, read_reference_feature, scenario_to_case
 from agent.finetune.workspace import stories_from_workspace
 from agent.intake.criteria import extract
 from agent.models import Story, UATCase
@@ -46,6 +46,7 @@ class Dataset:
     items: list[EvalItem]
     workspace: Any = None             # the parsed Workspace, for retrieval
     all_stories: list[Story] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # how references were read (e.g. a line that is not Gherkin)
 
 
 def scenario_text(case: UATCase) -> str:
@@ -100,6 +101,7 @@ def load_laj(folder: str | Path, ids: Sequence[int] | None = None) -> Dataset:
         raise EvaluationError(f"ticket id(s) {', '.join(map(str, unknown))} are not in {tickets}")
     items = []
     all_stories = []
+    notes: list[str] = []
     for i in wanted:
         story = laj_story(by_id[i])
         all_stories.append(story)
@@ -107,14 +109,18 @@ def load_laj(folder: str | Path, ids: Sequence[int] | None = None) -> Dataset:
         if not feature.exists():
             raise EvaluationError(f"ticket {i} has no reference script {feature}")
         text = feature.read_text(encoding="utf-8")
-        refs = scenario_texts(text)
-        try:
-            scen = feature_scenarios(gherkin_document(text))
-        except Exception:  # noqa: BLE001
-            scen = []
-        cases = [scenario_to_case(s, story.key, f"{story.key}-REF-{n + 1:02d}") for n, s in enumerate(scen)]
+        ref = read_reference_feature(text)
+        if not ref.scenarios:
+            raise EvaluationError(f"{feature} holds no scenario the Gherkin parser can read; fix the file "
+                                  f"or leave ticket {i} out with --ids")
+        for line, how, original in ref.repaired:
+            shown = original if len(original) <= 80 else original[:77] + "..."
+            notes.append(f"{story.key}: {feature.name} line {line} is not Gherkin ({shown!r}); "
+                         + ("read as a step of its scenario" if how == "step" else "read as a comment"))
+        refs = [gherkin_scenario_text(s) for s in ref.scenarios]
+        cases = [scenario_to_case(s, story.key, f"{story.key}-REF-{n + 1:02d}") for n, s in enumerate(ref.scenarios)]
         items.append(EvalItem(story=story, references=refs, reference_gherkin=text, reference_cases=cases))
-    return Dataset(name=root.name, kind="laj", items=items, all_stories=all_stories)
+    return Dataset(name=root.name, kind="laj", items=items, all_stories=all_stories, notes=notes)
 
 
 def load_workspace_dataset(path: str | Path, story_keys: Sequence[str] | None = None, *,

@@ -166,5 +166,6 @@ def evaluate(dataset: Dataset, options: EvalOptions, settings: Any = None, *, en
         "references": sum(len(i.references) for i in dataset.items),
         "similarity_model": scorer.model_name,
         "threshold": options.threshold,
+        "notes": list(dataset.notes),
         "configs": [asdict(r) for r in results],
     }

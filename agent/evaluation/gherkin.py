@@ -3,6 +3,7 @@ or as UATCases (how the LAJ reference scripts are compared)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models import Step, UATCase
@@ -38,14 +39,61 @@ def gherkin_valid(text: str) -> bool:
         return False
 
 
-def scenario_texts(text: str) -> list[str]:
-    """Each scenario of a feature as 'name. step; step; ...' (empty when it does not parse)."""
-    try:
-        doc = gherkin_document(text)
-    except Exception:  # noqa: BLE001
-        return []
-    return [f"{s.get('name', '')}. " + "; ".join(st["keyword"].strip() + " " + st["text"] for st in s.get("steps", []))
-            for s in feature_scenarios(doc)]
+def gherkin_scenario_text(scenario: dict[str, Any]) -> str:
+    """One parsed scenario as 'name. step; step; ...'."""
+    return f"{scenario.get('name', '')}. " + "; ".join(
+        st["keyword"].strip() + " " + st["text"] for st in scenario.get("steps", []))
+
+
+@dataclass
+class ReferenceFeature:
+    """A reference script's scenarios, and the lines that had to be read leniently to get them."""
+
+    scenarios: list[dict[str, Any]]
+    repaired: list[tuple[int, str, str]] = field(default_factory=list)   # (line, how it was read, the line)
+
+
+def _parser_errors(exc: Exception) -> list[Any]:
+    return list(getattr(exc, "errors", None) or [exc])
+
+
+def read_reference_feature(text: str) -> ReferenceFeature:
+    """The scenarios of a reference script (data written by people or by an agent, not by casewright).
+
+    The official parser reads it. A line it refuses where a step may stand (e.g. "Or the response
+    status code should be 200 ..." under a Then) is kept as a step with Gherkin's neutral `*`
+    keyword, so its text stays part of the scenario; any other refused line is read as a comment.
+    Every such line is reported in `repaired`; nothing is dropped silently. Generated features are
+    judged with `gherkin_valid`, which stays strict."""
+    lines = text.splitlines()
+    repaired: dict[int, tuple[str, str]] = {}
+    for _ in range(len(lines) + 1):
+        try:
+            doc = gherkin_document("\n".join(lines) + "\n")
+        except Exception as exc:  # noqa: BLE001 - CompositeParserException and friends
+            bad = []
+            for err in _parser_errors(exc):
+                line = (getattr(err, "location", None) or {}).get("line")
+                if isinstance(line, int) and 1 <= line <= len(lines):
+                    bad.append((line, "#StepLine" in str(err)))
+            if not bad:
+                raise
+            for line, step_allowed in bad:
+                current = lines[line - 1]
+                original = repaired.get(line, ("", current))[1]
+                indent = current[:len(current) - len(current.lstrip())]
+                if step_allowed and line not in repaired:
+                    lines[line - 1] = f"{indent}* {current.strip()}"
+                    repaired[line] = ("step", original)
+                elif not current.lstrip().startswith("#"):
+                    lines[line - 1] = f"{indent}# {original.strip()}"
+                    repaired[line] = ("comment", original)
+                else:
+                    raise
+            continue
+        return ReferenceFeature(feature_scenarios(doc),
+                                [(n, how, original.strip()) for n, (how, original) in sorted(repaired.items())])
+    raise ValueError("the reference script could not be read")  # not reached: each round fixes a line
 
 
 def scenario_to_case(scenario: dict[str, Any], story_key: str, case_id: str) -> UATCase:

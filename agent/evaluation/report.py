@@ -70,6 +70,8 @@ def markdown_table(results: dict[str, Any]) -> str:
             attribution = (f"; boundary attribution {m['limits_attributed']}/{m['limits_labelled']} labelled limits "
                            f"({m['limits_probed']} probed)" if m.get("limits_labelled") else "")
             lines.append(f"- **{cfg['name']}**: {m['scenarios']} scenarios; {counts}{attribution}")
+    if results.get("notes"):
+        lines += ["", "Reading the references:", *(f"- {note}" for note in results["notes"])]
     if skipped:
         lines += ["", "Not measured:", *skipped]
     return "\n".join(lines) + "\n"

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from casewright.commands import get_settings
 from connectors.errors import CasewrightError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 console = Console()
 finetune_app = typer.Typer(help="Fine-tune a model on the team's approved cases.", no_args_is_help=True)
@@ -33,7 +35,9 @@ def _workspace(source: Optional[Path], jira: bool, jql: Optional[str]):
     return workspace_for_jql(JiraAccess.from_settings(get_settings()).source(), jql)
 
 
-def _stats_table(manifest: dict) -> Table:
+def _stats_table(manifest: dict) -> "Table":
+    from rich.table import Table
+
     table = Table(title=f"Fine-tuning data ({manifest.get('tokenizer')})")
     for col in ("split", "examples", "stories", "cases", "prompt tok mean", "answer tok mean", "tokens total",
                 "max tokens", "bytes"):

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from agent.configuration import COVERAGE_MODES, FORMATS, WRITE_BACK_MODES, Configuration, check_formats
 from casewright.commands import get_settings
@@ -80,6 +78,8 @@ def build_configuration(*, source: str, formats: list[str], out: Path, template:
 
 def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], resume: bool,
                       resume_value: object = None) -> RunResult:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from agent.context import Services
     from agent.graph import NODES
     from agent.runner import generate_epic
@@ -105,6 +105,8 @@ def run_with_progress(epic: str, cfg: Configuration, *, run_id: Optional[str], r
 
 
 def print_summary(result: RunResult) -> None:
+    from rich.table import Table
+
     s = result.summary
     table = Table(title=f"{result.epic_key} — run {result.run_id}", show_header=True)
     for col in ("stories", "criteria", "cases", "coverage", "findings"):

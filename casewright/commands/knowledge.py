@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from casewright.commands import get_settings
 from connectors.errors import CasewrightError
@@ -40,6 +38,8 @@ def live_workspace(jql: Optional[str], cql: Optional[str]):
 
 def ingest_with_progress(ws, *, prune: bool = True, quiet: bool = False):
     """Sync the configured knowledge base with `ws`, showing a progress bar; returns the summary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from agent.knowledge.base import ingest_workspace, open_knowledge_base
 
     settings = get_settings()
@@ -62,6 +62,8 @@ def ingest_with_progress(ws, *, prune: bool = True, quiet: bool = False):
 
 
 def print_sync_summary(summary, where: str) -> None:
+    from rich.table import Table
+
     table = Table(title=f"Knowledge base ({summary.backend}) ← {where}")
     for col in ("Added", "Updated", "Unchanged", "Deleted", "Embedded", "Chunks", "Seconds"):
         table.add_column(col, justify="right")
@@ -136,6 +138,8 @@ def register(app: typer.Typer) -> None:
         if not hits:
             console.print("No hits.")
             return
+        from rich.table import Table
+
         table = Table(title=f"Top {len(hits)} for “{query}”", show_lines=True)
         table.add_column("#", justify="right")
         table.add_column("Score", justify="right")

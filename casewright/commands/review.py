@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import socket
-import webbrowser
 from typing import Optional
 from urllib.parse import quote
 
@@ -52,6 +51,8 @@ def register(app: typer.Typer) -> None:
                       highlight=False, markup=False)
         console.print("Only this machine can reach them. Ctrl-C stops.")
         if browser:
+            import webbrowser
+
             webbrowser.open(url)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
         try:

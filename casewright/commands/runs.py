@@ -14,10 +14,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
-
-from agent.configuration import Configuration
-from agent.runs import figures, list_runs
 from casewright.commands import get_settings
 from connectors.errors import CasewrightError
 
@@ -31,6 +27,8 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", help="How many of the latest runs"),
     ) -> None:
         """List recent runs: status, figures, and which wait for approval."""
+        from agent.runs import figures, list_runs
+
         settings = get_settings()
         records = list_runs(settings.data_dir)
         if waiting:
@@ -38,6 +36,8 @@ def register(app: typer.Typer) -> None:
         if not records:
             console.print(f"No runs under {settings.data_dir}.")
             return
+        from rich.table import Table
+
         table = Table(show_header=True)
         for col in ("Run", "Epic", "Status", "Generator", "Started", "Figures"):
             table.add_column(col)
@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         waiting_run(settings.data_dir, run_id)  # a wrong id fails before the graph stack loads
 
+        from agent.configuration import Configuration
         from agent.runner import start_decision
         from casewright.commands.generate import print_summary, run_with_progress
         if reject and not (reason or "").strip():

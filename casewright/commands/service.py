@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.live import Live
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from connectors.errors import CasewrightError
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
 out = Console()
 err = Console(stderr=True)
-FINAL_STATES = {"SUCCESS", "FAILURE", "REVOKED"}
 
 
 def register(app: typer.Typer) -> None:
@@ -110,7 +109,9 @@ def enqueue(
         err.print(f"{queued.epic_key} already had a queued job; this request joins it")
 
 
-def _table(st: dict) -> Table:
+def _table(st: dict) -> "Table":
+    from rich.table import Table
+
     t = Table(show_header=False, box=None)
     for label, key in (("job", "job_id"), ("epic", "epic_key"), ("state", "state"), ("trigger", "trigger"),
                        ("enqueued", "enqueued_at"), ("started", "started_at"), ("finished", "finished_at"),
@@ -135,6 +136,7 @@ def status(
 ) -> None:
     import redis
 
+    from workers.celery_wire import FINAL_STATES
     from workers.jobs import job_status
 
     def fetch() -> dict:
@@ -148,6 +150,9 @@ def status(
 
     st = fetch()
     if follow and st["state"] not in FINAL_STATES:
+        from rich.live import Live
+        from rich.progress import BarColumn, Progress, TextColumn
+
         bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} stories"),
                        console=err, transient=True)
         task = bar.add_task("queued", total=None)

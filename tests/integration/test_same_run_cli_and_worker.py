@@ -13,7 +13,8 @@ import pytest
 
 from connectors.emulators.openai_chat import OpenAIStub
 from support.service import WorkerProcess, cleanup, make_settings, unique_prefix
-from workers.jobs import celery_for, enqueue_generate
+from workers.celery_app import celery_for
+from workers.jobs import enqueue_generate
 
 pytestmark = pytest.mark.xdist_group("workers-e2e")
 DB = 4

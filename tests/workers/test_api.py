@@ -14,7 +14,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from support.service import cleanup, encode, free_port, issue_event, make_settings, redis_client, sign, unique_prefix
-from workers.celery_app import queue_name
+from workers.celery_wire import queue_key
 
 DB = 5
 SECRET = "s3cret-webhook"
@@ -37,7 +37,7 @@ def _r() -> redis.Redis:
 
 
 def queued_messages(settings) -> list[dict]:
-    raw = _r().lrange(f"{settings.redis_prefix}:{queue_name(settings)}", 0, -1)
+    raw = _r().lrange(queue_key(settings), 0, -1)
     return [json.loads(m) for m in raw]
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from agent.configuration import check_formats, check_write_back
 from connectors.errors import CasewrightError
 from support.service import cleanup, encode, issue_event, make_settings, redis_client, sign, unique_prefix
-from workers.celery_app import queue_name
+from workers.celery_wire import queue_key
 
 DB = 5
 SECRET = "hostile-webhook-secret"
@@ -40,7 +40,7 @@ def env(tmp_path):
 
 
 def queued(settings) -> list[dict]:
-    raw = redis_client(DB).lrange(f"{settings.redis_prefix}:{queue_name(settings)}", 0, -1)
+    raw = redis_client(DB).lrange(queue_key(settings), 0, -1)
     return [json.loads(m) for m in raw]
 
 

@@ -16,7 +16,8 @@ from connectors.emulators.atlassian.server import SandboxServer
 from connectors.errors import CasewrightError
 from connectors.workspace import SAMPLE_PATH
 from support.service import cleanup, make_settings, redis_client, unique_prefix
-from workers.celery_app import TASK_SWEEP, make_celery, queue_name
+from workers.celery_app import TASK_SWEEP, make_celery
+from workers.celery_wire import queue_key
 from workers.schedule import next_runs, nightly_crontab
 from workers.sweep import epic_keys_of, jql_time, read_watermark, run_sweep, sweep_jql, write_watermark
 
@@ -85,7 +86,7 @@ def sweep_env(sandbox, tmp_path):
 
 def _queued(settings) -> list[str]:
     r = redis_client(DB)
-    return [json.loads(m)["headers"]["id"] for m in r.lrange(f"{settings.redis_prefix}:{queue_name(settings)}", 0, -1)]
+    return [json.loads(m)["headers"]["id"] for m in r.lrange(queue_key(settings), 0, -1)]
 
 
 def test_the_sweep_picks_up_only_epics_updated_since_its_watermark(sweep_env, sandbox):
