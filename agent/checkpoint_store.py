@@ -26,6 +26,7 @@ operating-system crash can lose the last commits, and then the resume runs those
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,15 @@ _BLOBS_DDL = (f"CREATE TABLE IF NOT EXISTS {BLOBS} (thread_id TEXT NOT NULL, che
               "PRIMARY KEY (thread_id, checkpoint_ns, channel, version))")
 _EMPTY = "empty"
 """A blob's type when the channel had no value at that version (LangGraph's convention)."""
+
+
+def connect(path: Any) -> sqlite3.Connection:
+    """The checkpoint database, in WAL mode with synchronous=NORMAL from its first commit on (see
+    above), shared by the saver's threads."""
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
 
 
 class BatchedSqliteSaver(SqliteSaver):

@@ -13,7 +13,6 @@ resume_value=decision)`), from the command line or the review pages alike."""
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from langgraph.runtime import Runtime
 
 from agent import models
 from agent.checkpoint_serde import TextOnceSerializer, drop_unused_texts
-from agent.checkpoint_store import BatchedSqliteSaver
+from agent.checkpoint_store import BatchedSqliteSaver, connect
 from agent.configuration import Configuration
 from agent.context import RunContext, Services
 from agent.edits import apply_edit, describe, mark_edited
@@ -59,7 +58,7 @@ def thread_id(epic_key: str, run_id: str) -> str:
 @contextmanager
 def checkpointer(data_dir: str | Path) -> Iterator[BatchedSqliteSaver]:
     path = ensure_data_dir(data_dir)
-    conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
+    conn = connect(path / "checkpoints.sqlite")
     saver = None
     try:
         serde = TextOnceSerializer(JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES), conn)
