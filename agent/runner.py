@@ -13,7 +13,6 @@ resume_value=decision)`), from the command line or the review pages alike."""
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from langgraph.runtime import Runtime
 
 from agent import models
 from agent.checkpoint_serde import TextOnceSerializer, drop_unused_texts
-from agent.checkpoint_store import BatchedSqliteSaver
+from agent.checkpoint_store import BatchedSqliteSaver, connect
 from agent.configuration import Configuration
 from agent.context import RunContext, Services
 from agent.edits import apply_edit, describe, mark_edited
@@ -59,7 +58,7 @@ def thread_id(epic_key: str, run_id: str) -> str:
 @contextmanager
 def checkpointer(data_dir: str | Path) -> Iterator[BatchedSqliteSaver]:
     path = ensure_data_dir(data_dir)
-    conn = sqlite3.connect(path / "checkpoints.sqlite", check_same_thread=False, timeout=30)
+    conn = connect(path / "checkpoints.sqlite")
     saver = None
     try:
         serde = TextOnceSerializer(JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES), conn)
@@ -84,6 +83,18 @@ def has_checkpoint(data_dir: str | Path, epic_key: str, run_id: str) -> bool:
 
 def _uses_model(cfg: Configuration, services: Services | None) -> bool:
     return (services is not None and services.chat_model is not None) or (cfg.model or "").strip().lower() not in ("", RULES)
+
+
+def task_limit(concurrency: int, uses_model: bool) -> int:
+    """LangGraph's `max_concurrency` for a run of `concurrency` (CASEWRIGHT_CONCURRENCY).
+
+    `concurrency` caps the story branches: with a model, each generate or revise branch holds one
+    of the run's `concurrency` story slots around its model call (RunContext.story_slot). The
+    epic's plan call runs in the same step, beside them (agent/graph.py), and gets a place of its
+    own so that it never waits for a branch: at most concurrency + 1 model calls are in flight;
+    the provider's requests and tokens per minute settings bound the rest. With the rules every
+    task is CPU work in this one process: `concurrency` tasks."""
+    return concurrency + (1 if uses_model else 0)
 
 
 def _run_config(epic_key: str, run_id: str, concurrency: int) -> dict[str, Any]:
@@ -117,8 +128,7 @@ def generate_epic(epic_key: str, cfg: Configuration | None = None, services: Ser
         graph_input = Command(resume=resume_value)
     with checkpointer(cfg.data_dir) as saver:
         graph = compile_graph(saver)
-        # one step more than the story branches: the model's plan call runs beside them
-        config = _run_config(epic_key, run_id, concurrency + (1 if _uses_model(cfg, services) else 0))
+        config = _run_config(epic_key, run_id, task_limit(concurrency, _uses_model(cfg, services)))
         if resume and resume_value is None:
             snapshot = graph.get_state(config)
             if not snapshot.next and snapshot.values.get("summary"):

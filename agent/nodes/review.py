@@ -40,10 +40,11 @@ def _grounding_findings(state: State) -> list[Finding]:
         if c.kind != "end_to_end":
             by_story.setdefault(c.story_key, []).append(c)
     findings: list[Finding] = []
+    memo: dict[str, object] = {}  # what each distinct part of a case states, read once per pass
     for story in state.get("stories") or []:
         mine = by_story.get(story.key) if story.key in scope else None
         if mine:
-            findings += check_grounding(story, mine, _story_sources(state, story))
+            findings += check_grounding(story, mine, _story_sources(state, story), memo)
     return findings
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from decimal import Decimal, InvalidOperation
 
 from agent.models import Finding, Story, UATCase
-from agent.review.values import CURRENCY_CODES, NUMBER, UNITS
+from agent.review.values import CURRENCY_CODES, CURRENCY_SYMBOLS, NUMBER, UNITS
 from connectors.chunking import case_text
 
 CODE = "unsupported-value"
@@ -35,6 +36,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("error code", re.compile(r"\b([A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+)\b")),
     ("status", re.compile(r"[\"“]([A-Z][A-Za-z]+(?: [A-Za-z]+){0,3})[\"”]")),
 ]
+_DIGIT = re.compile(r"\d")
+_CODES_LOWER = tuple(code.lower() for code in CURRENCY_CODES)
+_MAY_HOLD = {  # what a text must contain for each pattern to match in it (checked in C, before the regex)
+    "amount": lambda text, low, digit: digit and (any(s in text for s in CURRENCY_SYMBOLS) or any(c in low for c in _CODES_LOWER)),
+    "percentage": lambda text, low, digit: digit and "%" in text,
+    "quantity": lambda text, low, digit: digit,
+    "status code": lambda text, low, digit: digit,
+    "error code": lambda text, low, digit: "_" in text or "-" in text,
+    "status": lambda text, low, digit: '"' in text or "“" in text,
+}
 _NUMBER_IN_TEXT = re.compile(_NUM)
 _ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
 
@@ -53,25 +64,48 @@ def _number(text: str) -> Decimal | None:
         return None
 
 
-def extract_values(text: str) -> list[Value]:
-    """The concrete values in a piece of text, each once."""
-    found: dict[tuple[str, str], Value] = {}
+_NUMERIC = ("amount", "percentage", "quantity", "status code")
+
+
+def _values_by_pattern(text: str) -> tuple[tuple[Value, ...], ...]:
+    """Per pattern (in _PATTERNS order), the values it finds in `text`, in the order they appear."""
+    per: list[tuple[Value, ...]] = []
+    text = text or ""
+    low, digit = text.lower(), _DIGIT.search(text) is not None
     for kind, pattern in _PATTERNS:
-        for m in pattern.finditer(text or ""):
+        found: list[Value] = []
+        if not _MAY_HOLD[kind](text, low, digit):
+            per.append(())
+            continue
+        for m in pattern.finditer(text):
             raw = m.group(1)
-            if kind in ("amount", "percentage", "quantity", "status code"):
+            if kind in _NUMERIC:
                 num = _number(raw)
                 if num is None:
                     continue
                 key = str(num.normalize())
-                group = "number"
             else:
                 if kind == "error code" and (_ISSUE_KEY.match(raw) or not re.search(r"\d|_", raw)):
                     continue  # an issue key or an ordinary hyphenated word, not an error code
                 key = raw.lower()
-                group = "text"
-            found.setdefault((group, key), Value(kind, m.group(0).strip(), key))
+            found.append(Value(kind, m.group(0).strip(), key))
+        per.append(tuple(found))
+    return tuple(per)
+
+
+def _once(per_text: Sequence[tuple[tuple[Value, ...], ...]]) -> list[Value]:
+    """The values of several texts, pattern by pattern, each once (numbers compare by value)."""
+    found: dict[tuple[str, str], Value] = {}
+    for k in range(len(_PATTERNS)):
+        for per in per_text:
+            for value in per[k]:
+                found.setdefault(("number" if value.kind in _NUMERIC else "text", value.key), value)
     return list(found.values())
+
+
+def extract_values(text: str) -> list[Value]:
+    """The concrete values in a piece of text, each once."""
+    return _once([_values_by_pattern(text)])
 
 
 class Corpus:
@@ -105,21 +139,38 @@ def story_texts(story: Story) -> list[str]:
     return texts
 
 
-def _case_claims(case: UATCase) -> str:
+def _claim_parts(case: UATCase) -> list[str]:
     """The parts of a case that state facts (not its notes, which may say what is missing)."""
     parts = [case.title, case.objective, *case.preconditions]
     parts += [f"{k}: {v}" for k, v in case.test_data.items()]
     for step in case.steps:
         parts += [step.action, step.data, step.expected]
-    return "\n".join(p for p in parts if p)
+    return [p for p in parts if p]
 
 
-def check_grounding(story: Story, cases: Sequence[UATCase], source_texts: Iterable[str] = ()) -> list[Finding]:
-    """One `unsupported-value` finding per case and value that neither the story nor its sources state."""
+def case_values(case: UATCase, memo: dict[str, Any] | None = None) -> list[Value]:
+    """The concrete values a case states, each once. Each part (title, objective, a step's action,
+    data or expected result...) is read on its own, so a value never spans two parts; `memo` keeps
+    what a part gave, for the next case that repeats it (a story's cases share preconditions and
+    steps: about three parts in ten repeat within a story)."""
+    memo = {} if memo is None else memo
+    per_part = []
+    for part in _claim_parts(case):
+        found = memo.get(part)
+        if found is None:
+            found = memo[part] = _values_by_pattern(part)
+        per_part.append(found)
+    return _once(per_part)
+
+
+def check_grounding(story: Story, cases: Sequence[UATCase], source_texts: Iterable[str] = (),
+                    memo: dict[str, Any] | None = None) -> list[Finding]:
+    """One `unsupported-value` finding per case and value that neither the story nor its sources
+    state. `memo`: see case_values (one dict for a whole review pass)."""
     corpus = Corpus([*story_texts(story), *source_texts])
     findings: list[Finding] = []
     for case in cases:
-        for value in extract_values(_case_claims(case)):
+        for value in case_values(case, memo):
             if corpus.supports(value):
                 continue
             findings.append(Finding(

@@ -163,3 +163,20 @@ def test_a_checkpoint_written_with_its_values_inline_reads_back(tmp_path):
     with checkpointer(data) as saver:
         values = compile_graph(saver).get_state(config).values
     assert values["epic_key"] == "ER-8" and values["scope"] == ["ER-9"]
+
+
+def test_the_checkpoint_just_written_reads_back_as_a_fresh_saver_reads_it(tmp_path):
+    """The saver keeps the values of the checkpoint it put last (the runner reads them back at the
+    end of a run without deserialising them); they are what the database holds."""
+    from agent.graph import compile_graph
+
+    config = {"configurable": {"thread_id": "ER-8:kept"}}
+    with checkpointer(tmp_path) as saver:
+        graph = compile_graph(saver)
+        graph.update_state(config, {"epic_key": "ER-8", "run_id": "kept", "scope": ["ER-9"]}, as_node="load")
+        graph.update_state(config, {"scope": ["ER-9", "ER-10"]}, as_node="assess")
+        kept = graph.get_state(config)
+    with checkpointer(tmp_path) as saver:
+        read = compile_graph(saver).get_state(config)
+    assert kept.values == read.values and read.values["scope"] == ["ER-9", "ER-10"]
+    assert kept.config == read.config and kept.next == read.next
