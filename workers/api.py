@@ -46,7 +46,7 @@ from workers.api_models import (
     request_problem,
 )
 from workers.celery_wire import queue_key
-from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
+from workers.dedupe import IGNORED, DeliveryDedupe, delivery_id_for
 from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
 from workers.triggers import decide, signature_ok, signature_well_formed, validate_payload
 from workers.ui.app import create_ui
@@ -149,28 +149,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             msg = str(err) if isinstance(err, CasewrightError) else "not a Jira webhook: the body is not JSON"
             raise HTTPException(400, msg) from None
         delivery_id = delivery_id_for(delivery_header, body)  # CasewrightError (400) for an absurd id
-        earlier = dedupe.claim(delivery_id)
-        if earlier is not None:
-            job = None if earlier in (PENDING, "ignored") else earlier
-            return 200, DeliveryResult(outcome="duplicate", job_id=job, delivery_id=delivery_id,
-                                       issue_key=(payload.get("issue") or {}).get("key"),
-                                       reason="this delivery was received before")
-        try:
-            decision = decide(payload, s)
-            if not decision.accept:
-                dedupe.record(delivery_id, "ignored")
+        # one Redis round trip per delivery: the outcome and its de-duplication key are written
+        # together (workers/dedupe.py), so a failure leaves nothing behind for Jira's retry to trip on
+        decision = decide(payload, s)
+        if not decision.accept:
+            earlier = dedupe.claim_ignored(delivery_id)
+            if earlier is None:
                 return 200, DeliveryResult(outcome="ignored", delivery_id=delivery_id,
                                            issue_key=decision.issue_key, reason=decision.reason)
-            queued = enqueue_generate(decision.epic_key or "", settings=s, client=client,
-                                      trigger="webhook",
-                                      detail=f"{payload['webhookEvent']} {decision.issue_key} ({delivery_id})")
-            dedupe.record(delivery_id, queued.job_id)
-        except BaseException:
-            try:
-                dedupe.release(delivery_id)  # let Jira's retry through
-            except redis.RedisError:
-                pass
-            raise
+            queued = None
+        else:
+            queued = enqueue_generate(decision.epic_key or "", settings=s, client=client, trigger="webhook",
+                                      detail=f"{payload['webhookEvent']} {decision.issue_key} ({delivery_id})",
+                                      delivery=dedupe, delivery_id=delivery_id)
+            earlier = queued.job_id if queued.duplicate else None
+        if queued is None or queued.duplicate:
+            return 200, DeliveryResult(outcome="duplicate", job_id=None if earlier == IGNORED else earlier,
+                                       delivery_id=delivery_id,
+                                       issue_key=(payload.get("issue") or {}).get("key"),
+                                       reason="this delivery was received before")
         return 202, DeliveryResult(outcome="coalesced" if queued.coalesced else "enqueued",
                                    job_id=queued.job_id, epic_key=queued.epic_key,
                                    issue_key=decision.issue_key, delivery_id=delivery_id)
