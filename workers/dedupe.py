@@ -16,6 +16,7 @@ import hashlib
 import re
 
 import redis
+import redis.asyncio as aioredis
 
 from connectors.errors import CasewrightError
 
@@ -41,7 +42,7 @@ return false
 
 
 class DeliveryDedupe:
-    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int = 3600) -> None:
+    def __init__(self, client: redis.Redis | aioredis.Redis, prefix: str, ttl_s: int = 3600) -> None:
         if ttl_s < 1:
             raise ValueError("the de-duplication TTL must be at least 1 second")
         self.client = client
@@ -55,8 +56,15 @@ class DeliveryDedupe:
     def claim_ignored(self, delivery_id: str) -> str | None:
         """Record a delivery the filters drop, in one round trip: None when it is new, else
         what its earlier delivery recorded (a job id, or "ignored")."""
-        earlier = self._claim(keys=[self.key(delivery_id)], args=[IGNORED, self.ttl_s])
-        return earlier.decode() if isinstance(earlier, bytes) else earlier
+        return _text(self._claim(keys=[self.key(delivery_id)], args=[IGNORED, self.ttl_s]))
+
+    async def claim_ignored_async(self, delivery_id: str) -> str | None:
+        """`claim_ignored` for a DeliveryDedupe made on an asyncio Redis client (the webhook's)."""
+        return _text(await self._claim(keys=[self.key(delivery_id)], args=[IGNORED, self.ttl_s]))
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def delivery_id_for(identifier: str | None, raw_body: bytes) -> str:

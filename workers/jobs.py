@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -40,7 +40,10 @@ from workers.celery_wire import (
     visibility_timeout,
 )
 from workers.dedupe import IGNORED, DeliveryDedupe
-from workers.locks import EpicGate
+from workers.locks import EpicGate, queued_key
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +62,14 @@ def redis_client(settings: Settings) -> redis.Redis:
     return _client(settings.redis_url)
 
 
+def queued_ttl_s(settings: Settings) -> int:
+    """How long an epic's queued slot outlives a job that never started."""
+    return max(2 * settings.job_time_limit_s, 600)
+
+
 def epic_gate(settings: Settings, client: redis.Redis | None = None) -> EpicGate:
     return EpicGate(client or redis_client(settings), settings.redis_prefix,
-                    lock_ttl_s=settings.job_lock_ttl_s,
-                    queued_ttl_s=max(2 * settings.job_time_limit_s, 600))
+                    lock_ttl_s=settings.job_lock_ttl_s, queued_ttl_s=queued_ttl_s(settings))
 
 
 def job_key(settings: Settings, job_id: str) -> str:
@@ -186,6 +193,48 @@ def _admit_script(client: redis.Redis):  # noqa: ANN202 - redis Script
     return client.register_script(_ADMIT)
 
 
+@dataclass(frozen=True)
+class _Admission:
+    """One trigger's call of the admission script, prepared without touching Redis."""
+
+    epic_key: str
+    keys: list[str]
+    args: list[Any]
+
+    def outcome(self, reply: list[Any]) -> Enqueued:
+        job, code = reply
+        job = job.decode() if isinstance(job, bytes) else str(job)
+        if code == 2:
+            return Enqueued(None if job == IGNORED else job, self.epic_key, coalesced=False, duplicate=True)
+        return Enqueued(job, self.epic_key, coalesced=code == 0)
+
+
+def _admission(epic_key: str, s: Settings, *, trigger: str, source: str, write_back: str | None,
+               dry_run: bool, formats: list[str] | None, detail: str,
+               delivery: DeliveryDedupe | None, delivery_id: str) -> _Admission:
+    epic_key = check_issue_key(epic_key, "epic key")
+    mode, formats = check_job_options(write_back, dry_run, formats, s.write_back)
+    new_id = str(uuid.uuid4())
+    record = {
+        "job_id": new_id, "epic_key": epic_key, "trigger": trigger, "detail": detail[:300],
+        "source": source, "write_back": mode, "dry_run": int(dry_run),
+        "formats": ",".join(formats or []), "enqueued_at": _now(), "phase": "queued",
+        "triggers": 1, "executions": 0,
+    }
+    kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
+              "dry_run": dry_run, "formats": formats, "attempt": 0}
+    args: list[Any] = [new_id, queued_ttl_s(s), f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S,
+                       task_message(TASK_GENERATE, new_id, kwargs, queue_name(s)),
+                       delivery.ttl_s if delivery else 0]
+    for k, v in record.items():
+        args += [k, v]
+    keys = [queued_key(s.redis_prefix, epic_key), epic_jobs_key(s, epic_key), metrics_key(s.redis_prefix),
+            queue_key(s)]
+    if delivery is not None:
+        keys.append(delivery.key(delivery_id))
+    return _Admission(epic_key, keys, args)
+
+
 def enqueue_generate(epic_key: str, *, settings: Settings | None = None,
                      trigger: str = "cli", source: str = "jira", write_back: str | None = None,
                      dry_run: bool = False, formats: list[str] | None = None,
@@ -199,32 +248,20 @@ def enqueue_generate(epic_key: str, *, settings: Settings | None = None,
     With `delivery` (a webhook's de-duplication) and `delivery_id`, a delivery seen before is
     answered `duplicate` with its earlier outcome, in the same round trip."""
     s = settings or get_settings()
-    epic_key = check_issue_key(epic_key, "epic key")
-    mode, formats = check_job_options(write_back, dry_run, formats, s.write_back)
+    admission = _admission(epic_key, s, trigger=trigger, source=source, write_back=write_back, dry_run=dry_run,
+                           formats=formats, detail=detail, delivery=delivery, delivery_id=delivery_id)
     client = client or redis_client(s)
-    gate = epic_gate(s, client)
-    new_id = str(uuid.uuid4())
-    record = {
-        "job_id": new_id, "epic_key": epic_key, "trigger": trigger, "detail": detail[:300],
-        "source": source, "write_back": mode, "dry_run": int(dry_run),
-        "formats": ",".join(formats or []), "enqueued_at": _now(), "phase": "queued",
-        "triggers": 1, "executions": 0,
-    }
-    kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
-              "dry_run": dry_run, "formats": formats, "attempt": 0}
-    args: list[Any] = [new_id, gate.queued_ttl_s, f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S,
-                       task_message(TASK_GENERATE, new_id, kwargs, queue_name(s)),
-                       delivery.ttl_s if delivery else 0]
-    for k, v in record.items():
-        args += [k, v]
-    keys = [gate.queued_key(epic_key), epic_jobs_key(s, epic_key), metrics_key(s.redis_prefix), queue_key(s)]
-    if delivery is not None:
-        keys.append(delivery.key(delivery_id))
-    job, outcome = _admit_script(client)(keys=keys, args=args)
-    job = job.decode() if isinstance(job, bytes) else str(job)
-    if outcome == 2:
-        return Enqueued(None if job == IGNORED else job, epic_key, coalesced=False, duplicate=True)
-    return Enqueued(job, epic_key, coalesced=outcome == 0)
+    return admission.outcome(_admit_script(client)(keys=admission.keys, args=admission.args))
+
+
+async def enqueue_generate_async(epic_key: str, *, settings: Settings, client: "aioredis.Redis",
+                                 trigger: str, detail: str = "", delivery: DeliveryDedupe | None = None,
+                                 delivery_id: str = "") -> Enqueued:
+    """`enqueue_generate` on an asyncio Redis client: the webhook's path, which then needs no
+    thread of its own per delivery (the settings' write-back mode and formats)."""
+    admission = _admission(epic_key, settings, trigger=trigger, source="jira", write_back=None, dry_run=False,
+                           formats=None, detail=detail, delivery=delivery, delivery_id=delivery_id)
+    return admission.outcome(await _admit_script(client)(keys=admission.keys, args=admission.args))
 
 
 def _plus_seconds(iso: str | None, seconds: int) -> str | None:
