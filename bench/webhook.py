@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.settings import get_settings  # noqa: E402
+from workers.celery_wire import queue_key  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 
@@ -277,7 +278,7 @@ def main() -> int:
                 if got is not None and got != want:
                     problems.append(f"duplicate {res['delivery']} points at {got}, first delivery got {want}")
         queue = [json.loads(m)["headers"]["id"] for m in
-                 r.lrange(f"{prefix}:{prefix}.jobs", 0, -1)]
+                 r.lrange(queue_key(get_settings().model_copy(update={"redis_prefix": prefix})), 0, -1)]
         job_ids = set(first_job.values())
         enqueued = [res for res in results if res["body"].get("outcome") == "enqueued"]
         if len(queue) != len(set(queue)):

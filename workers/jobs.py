@@ -17,6 +17,7 @@ from its checkpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -155,7 +156,8 @@ def check_job_options(write_back: str | None, dry_run: bool, formats: list[str] 
 # never queued.
 # KEYS: queued slot, epic's job list, metrics hash, broker queue list[, delivery key].
 # ARGV: new job id, slot TTL, job-record key prefix, record TTL, the task message, delivery TTL,
-# then the record's field/value pairs. Returns {job id, 1 new | 0 joined | 2 duplicate}.
+# the record's field/value pairs as one JSON array of strings (one argument instead of two dozen:
+# redis-py packs each argument in Python). Returns {job id, 1 new | 0 joined | 2 duplicate}.
 _ADMIT = """
 local delivery = KEYS[5]
 if delivery then
@@ -175,7 +177,7 @@ end
 redis.call('LPUSH', KEYS[4], ARGV[5])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 local record = ARGV[3] .. ARGV[1]
-redis.call('HSET', record, unpack(ARGV, 7))
+redis.call('HSET', record, unpack(cjson.decode(ARGV[7])))
 redis.call('EXPIRE', record, tonumber(ARGV[4]))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -200, -1)
@@ -223,11 +225,10 @@ def _admission(epic_key: str, s: Settings, *, trigger: str, source: str, write_b
     }
     kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
               "dry_run": dry_run, "formats": formats, "attempt": 0}
+    fields = [str(part) for pair in record.items() for part in pair]
     args: list[Any] = [new_id, queued_ttl_s(s), f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S,
                        task_message(TASK_GENERATE, new_id, kwargs, queue_name(s)),
-                       delivery.ttl_s if delivery else 0]
-    for k, v in record.items():
-        args += [k, v]
+                       delivery.ttl_s if delivery else 0, json.dumps(fields)]
     keys = [queued_key(s.redis_prefix, epic_key), epic_jobs_key(s, epic_key), metrics_key(s.redis_prefix),
             queue_key(s)]
     if delivery is not None:
