@@ -13,6 +13,8 @@ with the same `X-Atlassian-Webhook-Identifier` (Jira's retries), and prints:
 * p50 / p90 / p99 / max latency from sending a delivery to its 202 (or 200 for a duplicate),
   measured when the request leaves on a free keep-alive connection;
 * the achieved send rate and how late the sender fell behind its schedule;
+* the CPU seconds the server processes and Redis spent per delivery (what sizes the number of
+  API workers for a rate: one core serves about 1000 / (ms a delivery) deliveries a second);
 * the exactly-once check: every accepted delivery is enqueued, coalesced into the epic's queued
   job, or answered as a duplicate of its first delivery, and the broker holds exactly one message
   per job (no job lost, none queued twice), with the jobs' trigger counts adding up.
@@ -46,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.settings import get_settings  # noqa: E402
+from workers.celery_wire import queue_key  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 
@@ -70,6 +73,35 @@ def delivery_body(n: int, epic: int, story: int) -> bytes:
                                                "fieldId": "customfield_10050", "fromString": "a",
                                                "toString": f"revision {n}"}]},
     }).encode()
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants (Linux /proc):
+    `casewright serve` and, with --server-workers above 1, its uvicorn worker processes."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def redis_cpu_s(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -201,8 +233,10 @@ def main() -> int:
         print(f"sending {total} signed deliveries at {args.rate:.0f}/s for {args.duration:.0f}s to {url} "
               f"({len(originals)} distinct, {total - len(originals)} re-sent; {args.epics} epics; "
               f"server workers: {args.server_workers}; Redis {redis_url}, prefix {prefix})")
+        cpu0, redis0, load0 = tree_cpu_s(server.pid), redis_cpu_s(r), os.getloadavg()[0]
         results = uvloop.run(send_all("127.0.0.1", port, plan, args.connections))
         elapsed = results.pop()["elapsed"]
+        server_cpu, redis_cpu = tree_cpu_s(server.pid) - cpu0, redis_cpu_s(r) - redis0
 
         outcomes = Counter(res["body"].get("outcome", f"HTTP {res['status']}") for res in results)
         lat = [res["latency"] * 1000 for res in results if res["status"] in (200, 202)]
@@ -210,6 +244,10 @@ def main() -> int:
         print(f"sent in {elapsed:.1f}s = {len(results) / elapsed:.0f}/s achieved; sender lateness "
               f"p50 {percentile(late, 0.5):.1f} ms, p99 {percentile(late, 0.99):.1f} ms")
         print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        per = 1000 * server_cpu / max(1, len(results))
+        print(f"server CPU {server_cpu:.2f} s = {per:.2f} ms a delivery (one core serves about "
+              f"{1000 / per if per else 0:.0f}/s); Redis CPU {1000 * redis_cpu / max(1, len(results)):.3f} ms a "
+              f"delivery; load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)")
         if lat:
             print(f"latency to 202/200 (ms): p50 {percentile(lat, 0.5):.2f}  p90 {percentile(lat, 0.9):.2f}  "
                   f"p99 {percentile(lat, 0.99):.2f}  max {max(lat):.2f}  mean {statistics.fmean(lat):.2f}")
@@ -240,7 +278,7 @@ def main() -> int:
                 if got is not None and got != want:
                     problems.append(f"duplicate {res['delivery']} points at {got}, first delivery got {want}")
         queue = [json.loads(m)["headers"]["id"] for m in
-                 r.lrange(f"{prefix}:{prefix}.jobs", 0, -1)]
+                 r.lrange(queue_key(get_settings().model_copy(update={"redis_prefix": prefix})), 0, -1)]
         job_ids = set(first_job.values())
         enqueued = [res for res in results if res["body"].get("outcome") == "enqueued"]
         if len(queue) != len(set(queue)):

@@ -15,6 +15,7 @@ soon as the job is queued; the work happens on the Celery workers (workers/tasks
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -23,13 +24,13 @@ import time
 
 import httpx
 import redis
+import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from starlette.concurrency import run_in_threadpool
 
 from connectors.errors import CasewrightError
 from connectors.settings import Settings, get_settings
@@ -46,8 +47,8 @@ from workers.api_models import (
     request_problem,
 )
 from workers.celery_wire import queue_key
-from workers.dedupe import PENDING, DeliveryDedupe, delivery_id_for
-from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, job_status
+from workers.dedupe import IGNORED, DeliveryDedupe, delivery_id_for
+from workers.jobs import DURATION_BUCKETS, JobMetrics, enqueue_generate, enqueue_generate_async, job_status
 from workers.triggers import decide, signature_ok, signature_well_formed, validate_payload
 from workers.ui.app import create_ui
 
@@ -88,6 +89,27 @@ class _RedisJobCollector:
         yield hist
 
 
+class _LoopRedis:
+    """The webhook's asyncio Redis client and de-duplication, made for the event loop that serves
+    the request (an asyncio client belongs to one loop: uvicorn runs one per process, a test
+    client its own). A blocking pool of 64 connections: a burst waits for one, never fails."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._made: tuple[aioredis.Redis, DeliveryDedupe] | None = None
+
+    def get(self) -> tuple[aioredis.Redis, DeliveryDedupe]:
+        loop = asyncio.get_running_loop()
+        if self._made is None or self._loop is not loop:
+            s = self.settings
+            pool = aioredis.BlockingConnectionPool.from_url(s.redis_url, max_connections=64, timeout=3,
+                                                            socket_connect_timeout=1.5, socket_timeout=3)
+            client = aioredis.Redis(connection_pool=pool)
+            self._loop, self._made = loop, (client, DeliveryDedupe(client, s.redis_prefix, ttl_s=s.webhook_dedupe_ttl_s))
+        return self._made
+
+
 # -- the app -----------------------------------------------------------------------------------------
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="CASEWRIGHT_API_KEY")
 _bearer = HTTPBearer(auto_error=False, description="CASEWRIGHT_API_KEY as a bearer token")
@@ -105,7 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     s = settings or get_settings()
     client = redis.Redis.from_url(s.redis_url, socket_connect_timeout=1.5, socket_timeout=3,
                                   health_check_interval=30, max_connections=64)
-    dedupe = DeliveryDedupe(client, s.redis_prefix, ttl_s=s.webhook_dedupe_ttl_s)
     registry = CollectorRegistry()
     deliveries = Counter("casewright_webhook_deliveries", "Webhook deliveries by outcome",
                          ["outcome"], registry=registry)
@@ -140,7 +161,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(401, "missing or wrong API key: send X-API-Key or Authorization: Bearer",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    def handle_delivery(body: bytes, delivery_header: str | None) -> tuple[int, DeliveryResult]:
+    loop_redis = _LoopRedis(s)
+
+    async def handle_delivery(body: bytes, delivery_header: str | None) -> tuple[int, DeliveryResult]:
+        """Parse, check and filter (CPU only, microseconds), then one Redis round trip on the event
+        loop's own asyncio client: no thread per delivery."""
         try:
             payload = validate_payload(json.loads(body))
         except RecursionError:
@@ -149,28 +174,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             msg = str(err) if isinstance(err, CasewrightError) else "not a Jira webhook: the body is not JSON"
             raise HTTPException(400, msg) from None
         delivery_id = delivery_id_for(delivery_header, body)  # CasewrightError (400) for an absurd id
-        earlier = dedupe.claim(delivery_id)
-        if earlier is not None:
-            job = None if earlier in (PENDING, "ignored") else earlier
-            return 200, DeliveryResult(outcome="duplicate", job_id=job, delivery_id=delivery_id,
-                                       issue_key=(payload.get("issue") or {}).get("key"),
-                                       reason="this delivery was received before")
-        try:
-            decision = decide(payload, s)
-            if not decision.accept:
-                dedupe.record(delivery_id, "ignored")
+        # one Redis round trip per delivery: the outcome and its de-duplication key are written
+        # together (workers/dedupe.py), so a failure leaves nothing behind for Jira's retry to trip on
+        decision = decide(payload, s)
+        aclient, adedupe = loop_redis.get()
+        if not decision.accept:
+            earlier = await adedupe.claim_ignored_async(delivery_id)
+            if earlier is None:
                 return 200, DeliveryResult(outcome="ignored", delivery_id=delivery_id,
                                            issue_key=decision.issue_key, reason=decision.reason)
-            queued = enqueue_generate(decision.epic_key or "", settings=s, client=client,
-                                      trigger="webhook",
-                                      detail=f"{payload['webhookEvent']} {decision.issue_key} ({delivery_id})")
-            dedupe.record(delivery_id, queued.job_id)
-        except BaseException:
-            try:
-                dedupe.release(delivery_id)  # let Jira's retry through
-            except redis.RedisError:
-                pass
-            raise
+            queued = None
+        else:
+            queued = await enqueue_generate_async(
+                decision.epic_key or "", settings=s, client=aclient, trigger="webhook",
+                detail=f"{payload['webhookEvent']} {decision.issue_key} ({delivery_id})",
+                delivery=adedupe, delivery_id=delivery_id)
+            earlier = queued.job_id if queued.duplicate else None
+        if queued is None or queued.duplicate:
+            return 200, DeliveryResult(outcome="duplicate", job_id=None if earlier == IGNORED else earlier,
+                                       delivery_id=delivery_id,
+                                       issue_key=(payload.get("issue") or {}).get("key"),
+                                       reason="this delivery was received before")
         return 202, DeliveryResult(outcome="coalesced" if queued.coalesced else "enqueued",
                                    job_id=queued.job_id, epic_key=queued.epic_key,
                                    issue_key=decision.issue_key, delivery_id=delivery_id)
@@ -200,8 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(400, "X-Hub-Signature is not sha256=<64 hex digits>; fix the sender "
                                          "(this service has no CASEWRIGHT_WEBHOOK_SECRET and does not check it)")
             try:
-                status, result = await run_in_threadpool(
-                    handle_delivery, body, request.headers.get("x-atlassian-webhook-identifier"))
+                status, result = await handle_delivery(body, request.headers.get("x-atlassian-webhook-identifier"))
             except HTTPException:
                 deliveries.labels("invalid").inc()
                 raise

@@ -1,11 +1,13 @@
 """Webhook delivery de-duplication by `X-Atlassian-Webhook-Identifier`.
 
 Jira retries a delivery it thinks failed for up to half an hour, with the same identifier.
-The first delivery claims the identifier with ``SET NX EX`` (value ``pending``); once it is
-handled the value becomes the outcome (the job id it was enqueued as, or ``ignored``), keeping
-the expiry. A retry that finds the key answers with the recorded outcome and does nothing.
-If handling fails after the claim (Redis or the broker went away), the claim is released so
-that Jira's next retry is processed: a delivery is never lost and never handled twice.
+A delivery's key ``{prefix}:delivery:{id}`` holds its outcome (the job id it was queued as or
+joined, or ``ignored``) for ``CASEWRIGHT_WEBHOOK_DEDUPE_TTL`` seconds; a retry that finds the key
+answers with the recorded outcome and does nothing. The key is written in the same atomic step
+as the outcome itself (one Redis script, no "pending" state): the admission script of
+workers/jobs.py for a delivery that queues or joins a job, `claim_ignored` for one the filters
+drop. If Redis fails, nothing is written and Jira's next retry is processed: a delivery is
+never lost and never handled twice.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import hashlib
 import re
 
 import redis
+import redis.asyncio as aioredis
 
 from connectors.errors import CasewrightError
 
-PENDING = "pending"
 MAX_DELIVERY_ID = 200
 DELIVERY_ID_PATTERN = r"^[\x20-\x7e]*$"  # printable ASCII; the OpenAPI document says the same
 _DELIVERY_ID = re.compile(DELIVERY_ID_PATTERN)
@@ -25,34 +27,44 @@ _DELIVERY_ID = re.compile(DELIVERY_ID_PATTERN)
 never cut: two ids cut to the same prefix would make one delivery look like a duplicate."""
 
 
+IGNORED = "ignored"
+
+# KEYS[1] = delivery key; ARGV[1] = outcome; ARGV[2] = TTL. Returns the earlier outcome, or
+# false (nil) after recording this one.
+_CLAIM = """
+local earlier = redis.call('GET', KEYS[1])
+if earlier then
+  return earlier
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return false
+"""
+
+
 class DeliveryDedupe:
-    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int = 3600) -> None:
+    def __init__(self, client: redis.Redis | aioredis.Redis, prefix: str, ttl_s: int = 3600) -> None:
         if ttl_s < 1:
             raise ValueError("the de-duplication TTL must be at least 1 second")
         self.client = client
         self.prefix = prefix
         self.ttl_s = ttl_s
+        self._claim = client.register_script(_CLAIM)
 
     def key(self, delivery_id: str) -> str:
         return f"{self.prefix}:delivery:{delivery_id}"
 
-    def claim(self, delivery_id: str) -> str | None:
-        """Claim a delivery. None when it is new; else what the earlier delivery recorded."""
-        key = self.key(delivery_id)
-        if self.client.set(key, PENDING, nx=True, ex=self.ttl_s):
-            return None
-        value = self.client.get(key)
-        if value is None:  # expired between the two calls: treat as new
-            return None if self.client.set(key, PENDING, nx=True, ex=self.ttl_s) else PENDING
-        return value.decode() if isinstance(value, bytes) else str(value)
+    def claim_ignored(self, delivery_id: str) -> str | None:
+        """Record a delivery the filters drop, in one round trip: None when it is new, else
+        what its earlier delivery recorded (a job id, or "ignored")."""
+        return _text(self._claim(keys=[self.key(delivery_id)], args=[IGNORED, self.ttl_s]))
 
-    def record(self, delivery_id: str, outcome: str) -> None:
-        """Store the outcome of a claimed delivery, keeping the claim's expiry."""
-        self.client.set(self.key(delivery_id), outcome, xx=True, keepttl=True)
+    async def claim_ignored_async(self, delivery_id: str) -> str | None:
+        """`claim_ignored` for a DeliveryDedupe made on an asyncio Redis client (the webhook's)."""
+        return _text(await self._claim(keys=[self.key(delivery_id)], args=[IGNORED, self.ttl_s]))
 
-    def release(self, delivery_id: str) -> None:
-        """Forget a claim whose handling failed, so the sender's retry is processed."""
-        self.client.delete(self.key(delivery_id))
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def delivery_id_for(identifier: str | None, raw_body: bytes) -> str:

@@ -17,12 +17,13 @@ from its checkpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -39,7 +40,11 @@ from workers.celery_wire import (
     task_meta_key,
     visibility_timeout,
 )
-from workers.locks import EpicGate
+from workers.dedupe import IGNORED, DeliveryDedupe
+from workers.locks import EpicGate, queued_key
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +63,14 @@ def redis_client(settings: Settings) -> redis.Redis:
     return _client(settings.redis_url)
 
 
+def queued_ttl_s(settings: Settings) -> int:
+    """How long an epic's queued slot outlives a job that never started."""
+    return max(2 * settings.job_time_limit_s, 600)
+
+
 def epic_gate(settings: Settings, client: redis.Redis | None = None) -> EpicGate:
     return EpicGate(client or redis_client(settings), settings.redis_prefix,
-                    lock_ttl_s=settings.job_lock_ttl_s,
-                    queued_ttl_s=max(2 * settings.job_time_limit_s, 600))
+                    lock_ttl_s=settings.job_lock_ttl_s, queued_ttl_s=queued_ttl_s(settings))
 
 
 def job_key(settings: Settings, job_id: str) -> str:
@@ -114,9 +123,13 @@ class JobMetrics:
 # -- enqueueing ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Enqueued:
-    job_id: str
+    """The job a trigger queued or joined; for a webhook delivery seen before (`duplicate`),
+    the job its first delivery got (None when that one was ignored)."""
+
+    job_id: str | None
     epic_key: str
     coalesced: bool
+    duplicate: bool = False
 
 
 def check_job_options(write_back: str | None, dry_run: bool, formats: list[str] | None,
@@ -134,27 +147,45 @@ def check_job_options(write_back: str | None, dry_run: bool, formats: list[str] 
 
 # One round trip admits a trigger: join the epic's queued job (counting the trigger), or push the
 # new job's task message onto the broker queue and reserve the epic's queued slot for it, with its
-# record, its place in the epic's job list and the "queued" metric. No other client runs between
-# these commands (a worker cannot take the message before the record exists). Redis does not undo
-# a script's earlier writes when a later command fails, so the push comes first: if it fails
-# (wrong key type, out of memory) nothing is written and no slot points at a job never queued.
-# KEYS: queued slot, epic's job list, metrics hash, broker queue list. ARGV: new job id, slot TTL,
-# job-record key prefix, record TTL, the task message, then the record's field/value pairs.
+# record, its place in the epic's job list and the "queued" metric. A webhook delivery also passes
+# its de-duplication key (workers/dedupe.py): a delivery seen before changes nothing and gets its
+# earlier outcome; a new one records the job it was queued as or joined. No other client runs
+# between these commands (a worker cannot take the message before the record exists). Redis does
+# not undo a script's earlier writes when a later command fails, so the push is the first write:
+# if it fails (wrong key type, out of memory) nothing is written and no slot points at a job
+# never queued.
+# KEYS: queued slot, epic's job list, metrics hash, broker queue list[, delivery key].
+# ARGV: new job id, slot TTL, job-record key prefix, record TTL, the task message, delivery TTL,
+# the record's field/value pairs as one JSON array of strings (one argument instead of two dozen:
+# redis-py packs each argument in Python). Returns {job id, 1 new | 0 joined | 2 duplicate}.
 _ADMIT = """
+local delivery = KEYS[5]
+if delivery then
+  local earlier = redis.call('GET', delivery)
+  if earlier then
+    return {earlier, 2}
+  end
+end
 local current = redis.call('GET', KEYS[1])
 if current then
   redis.call('HINCRBY', ARGV[3] .. current, 'triggers', 1)
+  if delivery then
+    redis.call('SET', delivery, current, 'EX', tonumber(ARGV[6]))
+  end
   return {current, 0}
 end
 redis.call('LPUSH', KEYS[4], ARGV[5])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 local record = ARGV[3] .. ARGV[1]
-redis.call('HSET', record, unpack(ARGV, 6))
+redis.call('HSET', record, unpack(cjson.decode(ARGV[7])))
 redis.call('EXPIRE', record, tonumber(ARGV[4]))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -200, -1)
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
 redis.call('HINCRBY', KEYS[3], 'state:queued', 1)
+if delivery then
+  redis.call('SET', delivery, ARGV[1], 'EX', tonumber(ARGV[6]))
+end
 return {ARGV[1], 1}
 """
 
@@ -164,20 +195,27 @@ def _admit_script(client: redis.Redis):  # noqa: ANN202 - redis Script
     return client.register_script(_ADMIT)
 
 
-def enqueue_generate(epic_key: str, *, settings: Settings | None = None,
-                     trigger: str = "cli", source: str = "jira", write_back: str | None = None,
-                     dry_run: bool = False, formats: list[str] | None = None,
-                     detail: str = "", client: redis.Redis | None = None) -> Enqueued:
-    """Queue a generate job for the epic, or join the follow-up already queued for it.
+@dataclass(frozen=True)
+class _Admission:
+    """One trigger's call of the admission script, prepared without touching Redis."""
 
-    The epic's queued slot is the one-epic-one-job rule of workers/locks.py (EpicGate). The
-    Celery task message (workers/celery_wire.py) is pushed by the same script that takes the
-    slot, so the job is queued once with its slot and record or, when Redis fails, not at all."""
-    s = settings or get_settings()
+    epic_key: str
+    keys: list[str]
+    args: list[Any]
+
+    def outcome(self, reply: list[Any]) -> Enqueued:
+        job, code = reply
+        job = job.decode() if isinstance(job, bytes) else str(job)
+        if code == 2:
+            return Enqueued(None if job == IGNORED else job, self.epic_key, coalesced=False, duplicate=True)
+        return Enqueued(job, self.epic_key, coalesced=code == 0)
+
+
+def _admission(epic_key: str, s: Settings, *, trigger: str, source: str, write_back: str | None,
+               dry_run: bool, formats: list[str] | None, detail: str,
+               delivery: DeliveryDedupe | None, delivery_id: str) -> _Admission:
     epic_key = check_issue_key(epic_key, "epic key")
     mode, formats = check_job_options(write_back, dry_run, formats, s.write_back)
-    client = client or redis_client(s)
-    gate = epic_gate(s, client)
     new_id = str(uuid.uuid4())
     record = {
         "job_id": new_id, "epic_key": epic_key, "trigger": trigger, "detail": detail[:300],
@@ -187,16 +225,44 @@ def enqueue_generate(epic_key: str, *, settings: Settings | None = None,
     }
     kwargs = {"epic_key": epic_key, "source": source, "write_back": mode,
               "dry_run": dry_run, "formats": formats, "attempt": 0}
-    args: list[Any] = [new_id, gate.queued_ttl_s, f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S,
-                       task_message(TASK_GENERATE, new_id, kwargs, queue_name(s))]
-    for k, v in record.items():
-        args += [k, v]
-    current, created = _admit_script(client)(
-        keys=[gate.queued_key(epic_key), epic_jobs_key(s, epic_key), metrics_key(s.redis_prefix), queue_key(s)],
-        args=args)
-    if not created:
-        return Enqueued(current.decode() if isinstance(current, bytes) else str(current), epic_key, coalesced=True)
-    return Enqueued(new_id, epic_key, coalesced=False)
+    fields = [str(part) for pair in record.items() for part in pair]
+    args: list[Any] = [new_id, queued_ttl_s(s), f"{s.redis_prefix}:job:", JOB_RECORD_TTL_S,
+                       task_message(TASK_GENERATE, new_id, kwargs, queue_name(s)),
+                       delivery.ttl_s if delivery else 0, json.dumps(fields)]
+    keys = [queued_key(s.redis_prefix, epic_key), epic_jobs_key(s, epic_key), metrics_key(s.redis_prefix),
+            queue_key(s)]
+    if delivery is not None:
+        keys.append(delivery.key(delivery_id))
+    return _Admission(epic_key, keys, args)
+
+
+def enqueue_generate(epic_key: str, *, settings: Settings | None = None,
+                     trigger: str = "cli", source: str = "jira", write_back: str | None = None,
+                     dry_run: bool = False, formats: list[str] | None = None,
+                     detail: str = "", client: redis.Redis | None = None,
+                     delivery: DeliveryDedupe | None = None, delivery_id: str = "") -> Enqueued:
+    """Queue a generate job for the epic, or join the follow-up already queued for it.
+
+    The epic's queued slot is the one-epic-one-job rule of workers/locks.py (EpicGate). The
+    Celery task message (workers/celery_wire.py) is pushed by the same script that takes the
+    slot, so the job is queued once with its slot and record or, when Redis fails, not at all.
+    With `delivery` (a webhook's de-duplication) and `delivery_id`, a delivery seen before is
+    answered `duplicate` with its earlier outcome, in the same round trip."""
+    s = settings or get_settings()
+    admission = _admission(epic_key, s, trigger=trigger, source=source, write_back=write_back, dry_run=dry_run,
+                           formats=formats, detail=detail, delivery=delivery, delivery_id=delivery_id)
+    client = client or redis_client(s)
+    return admission.outcome(_admit_script(client)(keys=admission.keys, args=admission.args))
+
+
+async def enqueue_generate_async(epic_key: str, *, settings: Settings, client: "aioredis.Redis",
+                                 trigger: str, detail: str = "", delivery: DeliveryDedupe | None = None,
+                                 delivery_id: str = "") -> Enqueued:
+    """`enqueue_generate` on an asyncio Redis client: the webhook's path, which then needs no
+    thread of its own per delivery (the settings' write-back mode and formats)."""
+    admission = _admission(epic_key, settings, trigger=trigger, source="jira", write_back=None, dry_run=False,
+                           formats=None, detail=detail, delivery=delivery, delivery_id=delivery_id)
+    return admission.outcome(await _admit_script(client)(keys=admission.keys, args=admission.args))
 
 
 def _plus_seconds(iso: str | None, seconds: int) -> str | None:

@@ -55,6 +55,11 @@ return 0
 """
 
 
+def queued_key(prefix: str, epic_key: str) -> str:
+    """The epic's queued slot (the admission script of workers/jobs.py takes it too)."""
+    return f"{prefix}:epic:{epic_key}:queued"
+
+
 @dataclass(frozen=True)
 class Reservation:
     """What a trigger got: the job that will serve it, and whether that job is new."""
@@ -87,7 +92,7 @@ class EpicGate:
         return f"{self.prefix}:epic:{epic_key}:lock"
 
     def queued_key(self, epic_key: str) -> str:
-        return f"{self.prefix}:epic:{epic_key}:queued"
+        return queued_key(self.prefix, epic_key)
 
     # -- triggers ------------------------------------------------------------------------------
     def reserve(self, epic_key: str, job_id: str) -> Reservation:

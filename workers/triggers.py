@@ -2,9 +2,10 @@
 
 A delivery goes through, in order: signature (when `CASEWRIGHT_WEBHOOK_SECRET` is set,
 `X-Hub-Signature: sha256=<HMAC-SHA256 of the raw body>`, compared in constant time) -> shape
-(`validate_payload`: a Jira issue webhook, else 400) -> de-duplication by delivery id
-(workers/dedupe.py) -> filters (`decide`: event, project, issue type, labels, status, which
-fields changed) -> the epic of the issue. workers/api.py runs them in that order.
+(`validate_payload`: a Jira issue webhook, else 400) -> filters (`decide`: event, project, issue
+type, labels, status, which fields changed) -> the epic of the issue -> de-duplication by
+delivery id together with queueing (workers/dedupe.py, workers/jobs.py: one Redis round trip).
+workers/api.py runs them in that order; everything before the last step reads no Redis.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ import os
 import subprocess
 import sys
 
+from connectors.settings import Settings
 from support import ROOT
 from support.service import cleanup, redis_client, unique_prefix
+from workers.celery_wire import queue_key
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "langgraph", "langchain_core", "langsmith",
          "qdrant_client", "qdrant_edge", "celery", "kombu", "billiard", "fastapi", "uvicorn", "jira",
@@ -71,7 +73,7 @@ def test_status_and_enqueue_talk_to_redis_without_celery(tmp_path):
         assert "redis" in loaded and not loaded & CELERY, sorted(loaded & CELERY)
         client = redis_client(0)
         jobs = [j.decode() for j in client.lrange(f"{prefix}:epic:ER-1:jobs", 0, -1)]
-        assert jobs == [printed.strip()] and client.llen(f"{prefix}:{prefix}.jobs") == 1  # it did queue the job
+        assert jobs == [printed.strip()] and client.llen(queue_key(Settings(redis_prefix=prefix))) == 1  # it did queue the job
         loaded, printed = _run(_command("status", jobs[0], "--json"), env)
         assert "redis" in loaded and not loaded & CELERY, sorted(loaded & CELERY)
         assert json.loads(printed)["state"] == "QUEUED"

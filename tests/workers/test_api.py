@@ -115,6 +115,42 @@ def test_same_delivery_twice_is_handled_once(env):
     assert 0 < ttl <= settings.webhook_dedupe_ttl_s
 
 
+def test_a_resent_delivery_that_joined_a_job_and_an_ignored_one_are_duplicates(env):
+    client, settings = env
+    first = post(client, issue_event("ER-3", parent="ER-1")).json()
+    joined = post(client, issue_event("ER-4", parent="ER-1"), delivery="joined-1")
+    again = post(client, issue_event("ER-4", parent="ER-1"), delivery="joined-1")
+    assert joined.json()["outcome"] == "coalesced" and joined.json()["job_id"] == first["job_id"]
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    assert again.json()["job_id"] == first["job_id"]
+    assert int(_r().hget(f"{settings.redis_prefix}:job:{first['job_id']}", "triggers")) == 2  # not 3
+    epic = issue_event("ER-9", event="jira:issue_created", issue_type="Epic", parent=None)
+    ignored = post(client, epic, delivery="epic-1")
+    resent = post(client, epic, delivery="epic-1")
+    assert ignored.json()["outcome"] == "ignored"
+    assert resent.json()["outcome"] == "duplicate" and resent.json()["job_id"] is None
+    assert len(queued_messages(settings)) == 1
+
+
+def test_redis_down_answers_503_and_the_retry_is_processed(tmp_path):
+    prefix = unique_prefix("api-down")
+    dead = make_settings(DB, prefix, webhook_secret=SECRET, data_dir=tmp_path / "d",
+                         redis_url=f"redis://127.0.0.1:{free_port()}/{DB}")
+    from workers.api import create_app
+
+    body = issue_event("ER-3", parent="ER-1")
+    with TestClient(create_app(dead)) as down:
+        assert post(down, body, delivery="retry-1").status_code == 503
+    live = make_settings(DB, prefix, webhook_secret=SECRET, data_dir=tmp_path / "d")
+    try:
+        with TestClient(create_app(live)) as up:  # Jira's retry, once Redis is back
+            r = post(up, body, delivery="retry-1")
+        assert r.status_code == 202 and r.json()["outcome"] == "enqueued"
+        assert len(queued_messages(live)) == 1
+    finally:
+        cleanup(DB, prefix)
+
+
 def test_twenty_concurrent_deliveries_for_one_epic_queue_one_job(env):
     client, settings = env
     bodies = [issue_event(f"ER-{n}", parent="ER-1") for n in range(2, 22)]

@@ -103,16 +103,14 @@ def test_cancel_and_refresh_only_touch_their_own_reservation(client):
     assert gate.queued_job("ER-1") is None
 
 
-def test_delivery_dedupe_claims_once_and_releases_on_failure(client):
+def test_an_ignored_delivery_is_recorded_once_with_an_expiry(client):
     d = DeliveryDedupe(client, client.prefix, ttl_s=30)
-    assert d.claim("abc") is None
-    assert d.claim("abc") == "pending"
-    d.record("abc", "job-1")
-    assert d.claim("abc") == "job-1"
+    assert d.claim_ignored("abc") is None  # new: recorded as ignored
+    assert d.claim_ignored("abc") == "ignored"  # a retry finds the earlier outcome
     assert 0 < client.ttl(d.key("abc")) <= 30
-    assert d.claim("xyz") is None
-    d.release("xyz")  # handling failed: the sender's retry goes through
-    assert d.claim("xyz") is None
+    client.set(d.key("xyz"), "job-1")  # a delivery that was queued (workers/jobs.py records it)
+    assert d.claim_ignored("xyz") == "job-1"
+    assert client.get(d.key("xyz")) == b"job-1"  # and keeps its outcome
 
 
 def test_delivery_identity_falls_back_to_the_body_digest():
