@@ -267,8 +267,8 @@ def _complete(head: str) -> bool:
     """Whether a shortened wording still says something: a finite verb of its own (not only the one
     of a relative clause: 'a card holder name that does not match the account holder' says
     nothing yet), and no dangling word at its end."""
-    if _DANGLING.search(head):
-        return False
+    if _DANGLING.search(head) or re.search(r"\bbetween\s+\S+$", head, re.I):
+        return False  # nor half of a range ('between 12' of 'between 12 and 64 characters')
     rel = re.search(r"\b(?:that|which|who|whose)\b", head)
     if rel and not _FINITE.search(head[:rel.start()]):
         return len([m for m in _FINITE.finditer(head[rel.end():]) if not m.group(0).endswith("ed")]) >= 2

@@ -48,7 +48,17 @@ def test_the_same_limit_in_two_spellings_is_probed_once_under_the_first_criterio
     ("A basket holds no more than 20 items per order.", "20 items per order", "a 21st item per order"),
     ("Maximum authorised persons per account: up to 2", "2 authorised persons per account",
      "a 3rd authorised person per account"),
-    ("The number of retries must not exceed 4 per hour.", "4 retries per hour", "a 5th retry per hour"),
+    # a count per unit of time is a rate: a quantity, never an ordinal
+    ("The number of retries must not exceed 4 per hour.", "4 retries per hour", "5 retries per hour"),
+    ("GET /search allows at most 120 requests per minute per API key", "120 requests per minute",
+     "121 requests per minute"),
+    # durations, sizes and shares are quantities with units: 300 ms / 301 ms, never "a 301st m"
+    ("The endpoint responds within 300 ms for 95% of requests", "300 ms", "301 ms"),
+    ("Requests time out after no more than 30 seconds", "30 seconds", "31 seconds"),
+    ("The upload is at most 5 MB", "5 MB", "6 MB"),
+    ("A webhook payload is no larger than 256 KB.", "256 KB", "257 KB"),
+    ("The image must be at most 640 px wide", "640 px", "641 px"),
+    ("An import file holds no more than 10,000 contacts", "10000 contacts", "10001 contacts"),
     ("The caller must answer at least 2 of the 3 identifiers.", "2 of the 3 identifiers", "1 of the 3 identifiers"),
     ("A team has at least 3 players on the pitch.", "3 players", "2 players"),
 ])
