@@ -138,6 +138,9 @@ def _dec(num: str) -> Decimal:
 def limit_key(lim: Limit) -> tuple:
     """What makes two limits the same: "35 calendar days" and "35 days" are one limit, and so are
     "12 months" and "1 year"; an amount or a percentage keeps its unit as written."""
+    # "at most 5 MB" and "larger than 5 MB" are one boundary: 5 MB accepted, 6 MB not
+    kind = {"gt": "max", "lt": "min"}.get(lim.kind, lim.kind)
+    lim = Limit(kind, lim.value, lim.unit, lim.currency, lim.percent, lim.phrase, lim.noun, lim.scope)
     if lim.currency or lim.percent:
         return (lim.kind, lim.value.normalize(), canonical_unit(lim.unit), "", lim.currency, lim.percent)
     if lim.noun:  # a count: what is counted ("payment extensions" and "extensions" are one)

@@ -27,6 +27,7 @@ from agent.generation.phrasing import (
     clauses,
     clean,
     declarative,
+    endpoint_behaviour,
     english,
     error_status,
     is_negative,
@@ -92,11 +93,9 @@ class StoryGenerator(Drafting):
                 data = param_data(params)
                 if condition:
                     data = condition_data(self.story, condition, data, test_data)
-                outcome = expected[0].rstrip(".")
-                outcome = outcome[0].lower() + outcome[1:]
                 behaviour = (f"{self.story.method} {self.story.endpoint} succeeds with the required parameters"
-                             if merged_ids else f"{self.story.method} {self.story.endpoint} "
-                             + outcome.replace("the API ", "", 1) + (f" when {clean(condition).rstrip('.')}" if condition else ""))
+                             if merged_ids else endpoint_behaviour(self.story.method or "", self.story.endpoint or "",
+                                                                   expected[0], condition, b.conj))
                 pre = self.base_preconditions(persona)
                 if condition and kind != "negative":
                     pre.append(sentence(condition))
