@@ -63,7 +63,7 @@ _PLACEHOLDER = re.compile(r"\bas described in the (?:story|ticket|spec\w*)\b|^(?
 
 _LIMIT_WORDS = (r"with|at most|up to|at least|no more than|not more than|no fewer than|no less than|maximum(?: of)?|"
                 r"minimum(?: of)?|more than|fewer than|less than|exceed(?:s|ing)?|within|only|just")
-_BARE_COUNT = re.compile(rf"(?<![\w{CURRENCY_SYMBOLS}])(?:{_LIMIT_WORDS})\s+(\d+(?:\.\d+)?)(?=\s*(?:[)(,;:'\"’]|$|just\b|"
+_BARE_COUNT = re.compile(rf"(?<![\w{CURRENCY_SYMBOLS}])(?:{_LIMIT_WORDS})\s+((?:{NUMBER}))(?!\d|,\d)(?=\s*(?:[)(,;:'\"’]|$|just\b|"
                          r"and\b|or\b|is\b|are\b))", re.I)
 _STATUS_CONTEXT = re.compile(r"status|http|respon|code|return|answer", re.I)
 _QUANTITY = re.compile(rf"(?P<cur>[{CURRENCY_SYMBOLS}])?\s?(?P<num>{NUMBER})(?:st|nd|rd|th)?\s?(?P<pct>%)?"

@@ -65,14 +65,21 @@ class Limit:
     phrase: str  # the words as written, e.g. "up to 21 days"
     noun: str = ""  # what a count counts, e.g. "payment extensions" (empty for amounts and measures)
     scope: str = ""  # a count's window, e.g. "in any rolling 12 months", "per account"
+    name: str = ""  # the parameter or field a bare value is for, e.g. "pageSize" ("pageSize 101")
 
     def render(self, value: Decimal) -> str:
+        if self.name:
+            return f"{self.name} {value.normalize():f}"
         if self.noun:
-            text = f"{value.normalize():f} {_number_form(self.noun, value)}"
+            number = f"{int(value):,}" if value == value.to_integral() and value >= 1000 and "," in self.phrase \
+                else f"{value.normalize():f}"
+            text = f"{number} {_number_form(self.noun, value)}"
             return f"{text} {self.scope}" if self.scope else text
         if self.currency:
             return f"{self.currency}{value:,.2f}"
         text = f"{value.normalize():f}" if value == value.to_integral() else f"{value}"
+        if value == value.to_integral() and value >= 1000 and "," in self.phrase:
+            text = f"{int(value):,}"  # written as the story writes it: 50,001
         if self.percent:
             text += "%"
         if self.unit:
@@ -258,6 +265,19 @@ def _count_noun(text: str, start: int, end: int, unit: str) -> tuple[str, str, i
     return noun, scope, used
 
 
+_FIELD_NAME = re.compile(r"(?:`(?P<quoted>[A-Za-z_][\w.-]*)`|\b(?P<code>[a-z]+[A-Z_][\w]*|[A-Za-z_]\w*(?=\s+(?:query |path |body )?"
+                         r"(?:parameter|field|header)\b)))(?:\s+(?:query |path |body )?(?:parameter|field|header|value))?"
+                         r"\s+(?:(?:must|should|shall|has to|needs to|can|may)\s+)?(?:be\s+|is\s+|are\s+)?$")
+
+
+def _field_name(text: str, start: int) -> str:
+    """The parameter a bare value is for, named just before its limit ("the pageSize parameter must
+    be between 1 and 100", "`limit` is at most 50"), or ''."""
+    before = re.split(r"[.;:!?]\s", text[:start])[-1]
+    m = _FIELD_NAME.search(before)
+    return (m.group("quoted") or m.group("code")) if m else ""
+
+
 def find_limits(text: str) -> list[Limit]:
     """Every numeric limit in the text, in order, without duplicates."""
     found: list[tuple[int, Limit]] = []
@@ -271,8 +291,9 @@ def find_limits(text: str) -> list[Limit]:
             else _count_noun(text, m.start(), m.end(), unit)
         noun = "" if noun.startswith("of ") else noun
         phrase = " ".join(text[m.start():used].split()) if noun else m.group(0).strip()
-        found.append((m.start(), Limit("min", _dec(m.group("a_num")), unit, cur, pct, phrase, noun, scope)))
-        found.append((m.start() + 1, Limit("max", _dec(m.group("b_num")), unit, cur, pct, phrase, noun, scope)))
+        name = "" if noun or unit or cur or pct else _field_name(text, m.start())
+        found.append((m.start(), Limit("min", _dec(m.group("a_num")), unit, cur, pct, phrase, noun, scope, name)))
+        found.append((m.start() + 1, Limit("max", _dec(m.group("b_num")), unit, cur, pct, phrase, noun, scope, name)))
         taken.append(m.span())
     for pattern, kind in _PATTERNS:
         for m in re.finditer(pattern, text, re.I):
@@ -292,7 +313,8 @@ def find_limits(text: str) -> list[Limit]:
             if m.group(0).lower().startswith("within") and _COUNTED_BEFORE.search(text[:m.start()]):
                 continue  # "a third payment extension within 12 months": the window of a count, not a limit
             cur, pct = m.group("cur") or "", bool(m.group("pct"))
-            noun, scope, used = ("", "", m.end()) if cur or pct else _count_noun(text, m.start(), m.end(), unit)
+            name = "" if cur or pct or unit or _noun_words(text[m.end():]) else _field_name(text, m.start())
+            noun, scope, used = ("", "", m.end()) if cur or pct or name else _count_noun(text, m.start(), m.end(), unit)
             if not noun and re.match(r"after|must|needs?|has|have|required", m.group(0), re.I):
                 continue  # "after 15 business days", "must be 3": a time or a value, not a count of things
             phrase = m.group(0).strip()
@@ -300,7 +322,7 @@ def find_limits(text: str) -> list[Limit]:
                 written = " ".join(text[m.start():used].split())
                 phrase = written if noun.split(" ")[-1] in written else \
                     f"{phrase} {noun}" + (f" {scope}" if scope and scope not in phrase else "")
-            found.append((m.start(), Limit(kind, _dec(num), unit, cur, pct, phrase, noun, scope)))
+            found.append((m.start(), Limit(kind, _dec(num), unit, cur, pct, phrase, noun, scope, name)))
             taken.append((m.start(), max(m.end(), used)))
     seen, out = set(), []
     for _, lim in sorted(found, key=lambda x: x[0]):

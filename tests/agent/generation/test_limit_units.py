@@ -58,7 +58,9 @@ def test_the_same_limit_in_two_spellings_is_probed_once_under_the_first_criterio
     ("The upload is at most 5 MB", "5 MB", "6 MB"),
     ("A webhook payload is no larger than 256 KB.", "256 KB", "257 KB"),
     ("The image must be at most 640 px wide", "640 px", "641 px"),
-    ("An import file holds no more than 10,000 contacts", "10000 contacts", "10001 contacts"),
+    ("An import file holds no more than 10,000 contacts", "10,000 contacts", "10,001 contacts"),
+    # a bare value of a named parameter is said with its name
+    ("`limit` must be at most 50", "limit 50", "limit 51"),
     ("The caller must answer at least 2 of the 3 identifiers.", "2 of the 3 identifiers", "1 of the 3 identifiers"),
     ("A team has at least 3 players on the pitch.", "3 players", "2 players"),
 ])
@@ -79,3 +81,9 @@ def test_amounts_and_measures_need_no_noun():
     lims = find_limits("The balance must be at least $50.00 and the term up to 52 weeks, a discount below 15%.")
     assert [lim.probe_text(v, i) for lim in lims for v, i in lim.probes()] == [
         "$50.00", "$49.99", "52 weeks", "53 weeks", "14%", "15%"]
+
+
+def test_a_range_of_a_named_parameter_probes_the_parameter_with_each_edge():
+    lims = find_limits("The pageSize parameter must be between 1 and 100")
+    probes = [lim.probe_text(v, inside) for lim in lims for v, inside in lim.probes()]
+    assert probes == ["pageSize 1", "pageSize 0", "pageSize 100", "pageSize 101"]
