@@ -66,7 +66,7 @@ _LIMIT_WORDS = (r"with|at most|up to|at least|no more than|not more than|no fewe
 _BARE_COUNT = re.compile(rf"(?<![\w{CURRENCY_SYMBOLS}])(?:{_LIMIT_WORDS})\s+((?:{NUMBER}))(?!\d|,\d)(?=\s*(?:[)(,;:'\"’]|$|just\b|"
                          r"and\b|or\b|is\b|are\b))", re.I)
 _STATUS_CONTEXT = re.compile(r"status|http|respon|code|return|answer", re.I)
-_QUANTITY = re.compile(rf"(?P<cur>[{CURRENCY_SYMBOLS}])?\s?(?P<num>{NUMBER})(?:st|nd|rd|th)?\s?(?P<pct>%)?"
+_QUANTITY = re.compile(rf"(?<![\d:.,])(?P<cur>[{CURRENCY_SYMBOLS}])?\s?(?P<num>{NUMBER})(?!:\d)(?:st|nd|rd|th)?\s?(?P<pct>%)?"
                        rf"(?:\s*(?P<unit>{UNITS})\b|\s+(?P<noun>(?:[a-z][\w-]*\s+){{0,2}}?[a-z][\w-]*?)s?\b)?", re.I)
 
 
@@ -154,7 +154,7 @@ _METHOD_PATH = r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+/[^\s]*"
 _GLUED = re.compile(_METHOD_PATH + r"\s+(?:(?:the|a|an|this|its|their|each|every)\s+(?!\w+\s+(?:of|to|for)\b)(?=\w+\s+[a-z]+s\b)"
                     r"|(?P<cap>[A-Z][a-z]+)\b|[a-z][A-Z]{2,}\b)")
 _QUANTITY_CONDITION = re.compile(r"\b(?:when|if)\s+(?:" + NUMBER + r")\s*(?:%|(?:" + UNITS + r")\b)(?:\s*[(.,;:)]|\s+(?:with|and|for)\b|$)", re.I)
-_REPEATED_WORD = re.compile(r"\b([A-Za-z]{2,})\s+\1\b", re.I)
+_REPEATED_WORD = re.compile(r"(?<![\w-])([A-Za-z]{2,})\s+\1(?![\w-])", re.I)
 
 
 def unit_misread(text: str) -> bool:

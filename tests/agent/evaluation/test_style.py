@@ -199,3 +199,11 @@ def test_the_defects_of_unseen_rest_tickets_are_counted():
 def test_quantities_with_units_and_one_sentence_titles_are_not_defects():
     got = style_counts(UNSEEN_WRITTEN)
     assert got.scenarios == 5 and got.defective == 0, got.counts
+
+
+def test_times_of_day_and_hyphenated_words_are_not_misread():
+    from agent.evaluation.style import quantities, repeated_word
+    # two probes of one time-of-day rule are not "the same quantity twice"
+    assert quantities("with at 3:01 pm (just inside 'after 3:00 pm')") == []
+    assert not repeated_word("Register life support equipment during move-in in the service console")
+    assert repeated_word("Then the the request times out")
