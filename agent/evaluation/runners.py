@@ -146,7 +146,7 @@ class LocalServers:
         self.started: list[Any] = []
 
     def runner(self, kind: str, settings: Any, template: Any) -> LLMRunner:
-        from connectors.local_model import STRUCTURED_OUTPUT, LocalModelServer
+        from connectors.local_model import REQUEST_TIMEOUT_S, STRUCTURED_OUTPUT, LocalModelServer
 
         server = LocalModelServer(model_path=self.model_path, lora_path=self.lora_path if kind == "ft" else None,
                                   threads=self.threads, startup_timeout_s=300.0)
@@ -155,7 +155,11 @@ class LocalServers:
         except CasewrightError as exc:
             raise Skip(f"the local model server did not start: {exc}") from None
         self.started.append(server)
-        opts = {"structured_output": STRUCTURED_OUTPUT, "temperature": 0.0, **self.overrides}
+        # the ordinary 120 s timeout makes a loaded CPU server's rows fail (timed out, retried behind
+        # the abandoned answer): the local rows wait as long as the server needs
+        timeout = max(REQUEST_TIMEOUT_S, float(getattr(settings, "llm_timeout_s", 0) or 0))
+        opts = {"structured_output": STRUCTURED_OUTPUT, "temperature": 0.0, "llm_timeout_s": timeout,
+                **self.overrides}
         return LLMRunner(f"openai-compatible:{server.alias}", settings, template, base_url=server.base_url,
                          overrides=opts)
 

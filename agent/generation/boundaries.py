@@ -35,7 +35,7 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"(?<![<>=])>\s*" + _NUM + _UNIT, "gt"),
     (r"\b(?:less than|fewer than|under|below|before)\s+" + _NUM + _UNIT, "lt"),
     # a count that triggers the outcome: "after 3 failed attempts in a row the account is locked" (3 or more)
-    (r"\bafter\s+" + _NUM + _UNIT, "min"),
+    (r"\bafter\s+" + _NUM + _UNIT + r"(?=\s+[A-Za-z])", "min"),
     # "the caller must correctly answer 2 of the 3 identifiers": at least 2 of them
     (r"\b(?:must|needs? to|has to|have to|required to)\s+(?:[a-z]+\s+){0,2}?" + _NUM + _UNIT + r"(?=\s+of\s+(?:the\s+)?\d)",
      "min"),
@@ -315,8 +315,10 @@ def find_limits(text: str) -> list[Limit]:
             cur, pct = m.group("cur") or "", bool(m.group("pct"))
             name = "" if cur or pct or unit or _noun_words(text[m.end():]) else _field_name(text, m.start())
             noun, scope, used = ("", "", m.end()) if cur or pct or name else _count_noun(text, m.start(), m.end(), unit)
-            if not noun and re.match(r"after|must|needs?|has|have|required", m.group(0), re.I):
-                continue  # "after 15 business days", "must be 3": a time or a value, not a count of things
+            measure = re.match(rf"\s*({UNITS})\b", text[m.end():], re.I)
+            if re.match(r"after|must|needs?|has|have|required", m.group(0), re.I) and (
+                    not noun or (measure and canonical_unit(measure.group(1).lower()) in _MEASURES)):
+                continue  # "after 15 business days", "after 3:00 pm": a time or a value, not a count of things
             phrase = m.group(0).strip()
             if noun:
                 written = " ".join(text[m.start():used].split())

@@ -112,9 +112,11 @@ def _probe_case(gen: Drafting, c: AcceptanceCriterion, value_text: str, inside: 
         expected = f"The rule '{phrase}' does not apply to {value_text}: {declarative(b.outcome).rstrip('.')} does not happen."
     else:
         expected = f"The value {value_text} is not accepted because it breaks the rule '{phrase}'; the user is told why."
-    label = f"with {value_text} ({where} '{phrase}')"
-    if _label_room(gen, label) < 40:  # a long count: the probe already gives its noun and window
-        label = f"with {value_text} ({where} the limit)"
+    # the probe with the rule's words; where they leave the criterion's words too little room, the
+    # probe alone (it gives the value with its noun or unit; the rule's words are in the objective)
+    label, brief, words = f"with {value_text} ({where} '{phrase}')", f"with {value_text} ({where} the limit)", _label(c)
+    if len(words) > _label_room(gen, label) and (len(words) <= _label_room(gen, brief) or _label_room(gen, label) < 40):
+        label = brief
     sources = [gen.story.source(), criterion_source(gen.story, c)] + ([source] if source else [])
     if gen.api:
         params = [p for p in gen.story.parameters if p.required]

@@ -105,8 +105,10 @@ def govern_limits(story: Story, retrieved: list[dict[str, Any]] | None) -> dict[
         for sentence, source, weight in scored_rule_limits(story, c, list(retrieved or [])):
             texts[c.id].append(LimitText(sentence, source))
             for lim in find_limits(_unquoted(sentence)):
-                if lim.noun and not terms(lim.noun.split(" ")[-1]) <= own_terms:
-                    continue  # a count belongs to a criterion that names what is counted
+                counted = lim.noun if lim.phrase.lower().startswith("after") else lim.noun.split(" ")[-1]
+                if lim.noun and not terms(counted) <= own_terms:
+                    continue  # a count belongs to a criterion that names what is counted (all of an
+                    # event that triggers the outcome: 'after 1 missed instalment' needs 'missed')
                 offer((1, _defines(sentence, lim), _names_value(c.text, lim), round(weight, 6), -order), c.id,
                       len(texts[c.id]) - 1, lim)
     for cid, items in texts.items():

@@ -239,7 +239,14 @@ _CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?=(?:when|if|where|and|with|for|becau
                            r"while|by|via|using|including|after|before|whose|who|to|from|on|in|at|during|without|or)\s)")
 _DANGLING = re.compile(r"(?:\s+(?:the|a|an|of|and|or|to|with|for|in|on|at|by|when|if|that|which|who|whose|is|are|"
                        r"as|from|only|also|just|even|then|so|be|been|being|not|cannot|can|has|have|had|does|do|must|should|will|"
-                       r"more|less|than|shows?|gets?))+$", re.I)
+                       r"more|less|than|shows?|gets?|confirming|saying|stating|showing|telling|asking|including|containing|naming|"
+                       r"giving|reading))+$", re.I)
+# what introduces a quotation that was left out: 'is rejected with the message'
+_QUOTE_LEAD = re.compile(r"\s+(?:with|showing|saying|reading)?\s*(?:the|a|an)?\s*(?:message|error|warning|text|banner|"
+                         r"tooltip|label|prompt)$", re.I)
+# a leading adverbial before the subject: 'With less than the required notice the flow shows ...'
+_LEADING = re.compile(r"^(?:with|without|after|before|on|upon|for|in|at|during)\s[^,;\x00]{3,60}?\s"
+                      r"(?=(?:the|a|an|its|their)\s(?:[\w'-]+\s){0,3}?(?:is|are|can|cannot|must|[a-z]+s)\b)", re.I)
 _FUNCTION = (r"(?:the|a|an|of|and|or|but|to|with|for|in|on|at|by|from|via|when|if|that|which|who|whose|is|are|was|"
              r"were|be|been|can|cannot|does|do|has|have|must|should|will|not|only|after|before|while|unless|until|"
              r"than|as|so|its|their|this|these|those|each|every|no|shows?|displays?|returns?|sends?|creates?|opens?|"
@@ -254,7 +261,7 @@ _NP = (rf"{_NP_WORD}(?: {_NP_WORD}){{0,4}}(?: of (?:{_DET} )?{_NP_WORD}(?: {_NP_
 # or before the relative clause that belongs to its noun ('by a caller that is not registered')
 _NOT_AFTER = r"(?<!\bis)(?<!\bare)(?<!\bbe)(?<!\bwas)(?<!\bnot)(?<!\bwere)(?<!\bbeen)"
 # the whole noun phrase, and not the first item of a list
-_AFTER_PHRASE = rf"(?=[;.]|\s(?!(?:that|which|who|whose)\b|\x00|{_NP_WORD})|$)"
+_AFTER_PHRASE = rf"(?=[;.]|,(?=\s+(?:and|or|but)\b)|\s(?!(?:that|which|who|whose)\b|\x00|{_NP_WORD})|$)"
 _PLACE = re.compile(rf"{_NOT_AFTER}\s+(?:from|on|in|at|via|using|through|inside) {_DET} {_NP}{_AFTER_PHRASE}")
 _QUALIFIER = re.compile(rf"{_NOT_AFTER}\s+(?:(?:with|for|of|from|on|in|during|about|under|into|by)(?: {_DET})?"
                         rf"|(?:to|at) {_DET}) {_NP}{_AFTER_PHRASE}")
@@ -318,11 +325,20 @@ def shorten(text: str, limit: int) -> str:
         if not fits(f"{head} {word}".strip()):
             break
         head = f"{head} {word}".strip()
+    if len(head) < len(masked) and masked[len(head):].lstrip().startswith("\x00"):
+        head = _QUOTE_LEAD.sub("", head)  # the quotation did not fit: nor does what introduces it
     head = _DANGLING.sub("", head).rstrip(" ,;:")
-    if _complete(head) or not quotes:
+    if _complete(head):
         return unmask(head, quotes)
-    # a quoted message too long to keep: said as 'a message', and the wording shortened again
-    return shorten(re.sub(r"\x00\d+\x00", "a message", masked), limit)
+    if quotes:  # a quoted message too long to keep: said as 'a message' (or left out after 'the message')
+        said = re.sub(r"(\b(?:the|a|an)\s+(?:message|error|warning|text|banner|tooltip|label|prompt))\s+\x00\d+\x00",
+                      r"\1", masked)
+        said = _QUOTE_LEAD.sub("", said.rstrip(" ."))  # '... rejected with the message' at the end: '... rejected'
+        return shorten(re.sub(r"\x00\d+\x00", "a message", said), limit)
+    lead = _LEADING.match(masked)
+    if lead:  # the condition in front goes before the sentence is cut
+        return shorten(masked[lead.end():], limit)
+    return head
 
 
 _SELF_SUBJECT = re.compile(r"^(?:the|this|that) (?:endpoint|api|service|operation|resource|call)\s+|^it\s+", re.I)

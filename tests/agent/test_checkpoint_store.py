@@ -180,3 +180,26 @@ def test_the_checkpoint_just_written_reads_back_as_a_fresh_saver_reads_it(tmp_pa
         read = compile_graph(saver).get_state(config)
     assert kept.values == read.values and read.values["scope"] == ["ER-9", "ER-10"]
     assert kept.config == read.config and kept.next == read.next
+
+
+def test_each_checkpoint_in_the_history_reads_the_values_of_its_own_versions(tmp_path):
+    """An older checkpoint reads the values it had (not the latest): the one after `load` has the
+    stories and no cases yet, the one after the fan-out the generated cases, the last one also the
+    journeys' end-to-end cases."""
+    from agent.configuration import InjectedFailure
+    from agent.graph import compile_graph
+
+    data = tmp_path / "data"
+    cfg = Configuration(source="sample", data_dir=str(data), out_dir=str(tmp_path / "out"), formats=[],
+                        fail_at="review")
+    with pytest.raises(InjectedFailure):
+        generate_epic("ER-1", cfg, run_id="hist")
+    with checkpointer(data) as saver:
+        history = list(compile_graph(saver).get_state_history({"configurable": {"thread_id": "ER-1:hist"}}))
+    by_next = {snap.next: snap.values for snap in history}
+    after_load = by_next[("assess",)]
+    assert after_load["stories"] and not after_load.get("cases"), after_load.get("cases")
+    fanned = by_next[("journeys",)]["cases"]
+    final = by_next[("review",)]["cases"]
+    assert fanned and all(c.kind != "end_to_end" for c in fanned)
+    assert len(final) > len(fanned) and any(c.kind == "end_to_end" for c in final)

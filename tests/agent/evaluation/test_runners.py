@@ -41,3 +41,20 @@ def test_rag_index_holds_no_evaluated_answers(scorer):
         assert not [c for item in laj.items for c in r.for_story(item.story) if c["kind"] == "test_case"]
     finally:
         r.close()
+
+
+def test_local_rows_wait_as_long_as_the_cpu_server_needs():
+    """With the ordinary 120 s timeout, a loaded 2-core box timed out every local answer (512
+    tokens through the schema grammar took 2-6 min) and eval reported the row as skipped."""
+    from agent.evaluation.runners import LocalServers
+    from agent.generation.template import load_template
+    from connectors.local_model import REQUEST_TIMEOUT_S
+
+    servers = LocalServers(threads=1)
+    try:
+        runner = servers.runner("llm", Settings(llm_timeout_s=120.0), load_template())
+        client = runner.generator.model               # the ChatOpenAI the row sends its requests with
+        assert client.request_timeout >= REQUEST_TIMEOUT_S > 120.0
+        assert client.openai_api_base == servers.started[0].base_url
+    finally:
+        servers.close()

@@ -143,3 +143,12 @@ def test_the_sample_project_limits_are_attributed_to_their_labelled_criteria():
         attributed, labelled = attributed + result.attributed, labelled + result.labelled
         assert not result.misattributed, (key, result.misattributed)
     assert (attributed, labelled) == (10, 11)  # ER-12's "within 50 business days": its rule says "It must be returned"
+
+
+def test_after_a_time_or_a_clock_time_is_no_count_limit():
+    from agent.generation.boundaries import find_limits
+
+    assert find_limits("A reminder is sent after 15 business days to the customer.") == []
+    assert find_limits("Requests after 3:00 pm are booked for the next business day.") == []
+    assert [(str(lim.value), lim.noun) for lim in find_limits("After 3 failed attempts in a row the card is blocked.")] \
+        == [("3", "failed attempts")]

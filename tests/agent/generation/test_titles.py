@@ -83,3 +83,15 @@ def test_the_truncation_measure_sees_a_cut_inside_a_name():
     assert truncated("Verify that the Agent grants an… with $50.00 (just inside 'at least $50.00')")
     assert truncated('Verify that the flow shows "Not enough notice')
     assert not truncated('Verify that the flow shows "Not enough notice" and no read is booked')
+
+
+def test_a_message_left_out_takes_its_introduction_along_and_a_leading_condition_goes_before_a_cut():
+    assert shorten('a card that expires too soon is rejected with the message "Card expires within 30 days - ask the '
+                   'customer to apply after renewal."', 60) == "a card that expires too soon is rejected"
+    out = shorten('With less than the required notice the flow shows "Not enough notice for a special read - the final '
+                  'bill will use the next scheduled read" and no special read is booked', 44)
+    assert out == "the flow shows a message", out
+    # a coordinated noun after a dropped qualifier goes with it
+    out = shorten("an authorised person who calls in is verified with their own date of birth and the service address, "
+                  "and the console shows the banner", 80)
+    assert "and the service address" not in out and out.endswith("the console shows the banner"), out
