@@ -378,3 +378,16 @@ def endpoint_behaviour(method: str, endpoint: str, outcome: str, condition: str 
         text += f" {conj} {clean(condition).rstrip('.')}"
     return text
 
+
+_CELL = re.compile(r"^\s*[^:;]{1,40}:\s*(.+?)\s*$")
+
+
+def criterion_sentence(c) -> str:
+    """The words a criterion's titles are made of. A table row without a condition or result
+    column ("Rule: Idle session ends; Limit: after 15 minutes") reads as its cells in order
+    ("Idle session ends after 15 minutes"), not as its column names; any other criterion as written."""
+    if getattr(c, "style", "") != "table" or c.when or c.then:
+        return c.text
+    cells = [m.group(1) for m in (_CELL.match(p) for p in clauses(c.text)) if m]
+    return " ".join(x.rstrip(".") for x in cells) if cells else c.text
+

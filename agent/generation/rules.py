@@ -26,6 +26,7 @@ from agent.generation.phrasing import (
     behaviour_phrase,
     clauses,
     clean,
+    criterion_sentence,
     declarative,
     endpoint_behaviour,
     english,
@@ -120,7 +121,7 @@ class StoryGenerator(Drafting):
                 self._gherkin_case(c, ids, persona, kind, confidence, sources, notes, data, "")
             return
         drafts: list[Draft] = []
-        for clause in clauses(c.text):
+        for clause in clauses(criterion_sentence(c)):
             cb = split_behaviour(clause)
             if drafts and not cb.condition and not actor_action(cb.outcome):
                 last = drafts[-1].steps[-1]

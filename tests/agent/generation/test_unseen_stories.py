@@ -85,3 +85,9 @@ def _boundary_titles(key: str) -> list[str]:
 def test_limits_are_probed_just_inside_and_outside_in_their_own_unit(key, inside, outside):
     titles = _boundary_titles(key)
     assert any(inside in t for t in titles) and any(outside in t for t in titles), titles
+
+
+def test_a_table_row_without_condition_or_result_columns_reads_as_its_cells():
+    titles = [c.title for c in _generated(next(s for s in _STORIES if s["key"] == "UN-9"))[1]]
+    assert "Verify that idle session ends after 15 minutes" in titles, titles
+    assert not any("Rule:" in t or "Limit:" in t for t in titles), titles
