@@ -12,7 +12,9 @@ RATIO_METRICS = ("criteria_coverage", "value_recall", "reference_recall", "refer
 STYLE_LABELS = (("truncated_name", "truncated names"), ("step_case", "capitalised step starts"),
                 ("bare_when", "bare-verb When steps"), ("repeated_step", "repeated steps"),
                 ("placeholder_data", "placeholder data"), ("count_without_noun", "counts without noun"),
-                ("limit_probed_twice", "same limit probed twice"))
+                ("limit_probed_twice", "same limit probed twice"), ("unit_misread", "misread units"),
+                ("glued_endpoint", "endpoints glued to a sentence"), ("quantity_condition", "quantities as conditions"),
+                ("repeated_word", "repeated words"))
 _COLUMNS = [
     ("criteria_coverage", "criteria coverage", "pct"),
     ("value_recall", "value recall", "pct"),

@@ -17,6 +17,13 @@ Each scenario of a feature (as the official parser reads it) is checked for
 - the same limit probed twice: a boundary scenario (tagged @boundary) that probes the same
   quantity as an earlier one of the feature, whatever the spelling ("35 calendar days" and
   "35 days", "12 months" and "1 year"; agent/review/values.py `base_quantity`).
+- a misread unit: a duration, size or share said as an ordinal of a noun ("a 301st m", "a 121st
+  request per minute", "a 6th MB") or a size symbol in lower case or with a plural ("6 mb", "2 mbs");
+- an endpoint glued to a sentence: after "GET /path" a capitalised common word ("GET /x Returns
+  404"), a subject of its own ("GET /x the endpoint responds"), or the method again half lower-cased
+  ("POST /x pOST /x accepts");
+- a condition that is only a quantity: "when 30 seconds", "when 5 MB" (a duration read as a condition);
+- a repeated word: the same word twice in a row ("the the", "with with").
 A scenario with at least one of them counts once towards the defect rate.
 """
 
@@ -28,10 +35,11 @@ from decimal import Decimal
 from typing import Any
 
 from agent.evaluation.gherkin import feature_scenarios, gherkin_document
-from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS, base_quantity
+from agent.review.values import CURRENCY_SYMBOLS, MEASURE_UNITS, NUMBER, UNITS, UNIT_SYMBOLS, base_quantity, canonical_unit
 
 STYLE_DEFECTS = ("truncated_name", "step_case", "bare_when", "repeated_step", "placeholder_data",
-                 "count_without_noun", "limit_probed_twice")
+                 "count_without_noun", "limit_probed_twice", "unit_misread", "glued_endpoint", "quantity_condition",
+                 "repeated_word")
 
 # words that start a sentence but are never names: a capital after the keyword is wrong
 _COMMON_START = frozenset("""
@@ -55,10 +63,10 @@ _PLACEHOLDER = re.compile(r"\bas described in the (?:story|ticket|spec\w*)\b|^(?
 
 _LIMIT_WORDS = (r"with|at most|up to|at least|no more than|not more than|no fewer than|no less than|maximum(?: of)?|"
                 r"minimum(?: of)?|more than|fewer than|less than|exceed(?:s|ing)?|within|only|just")
-_BARE_COUNT = re.compile(rf"(?<![\w{CURRENCY_SYMBOLS}])(?:{_LIMIT_WORDS})\s+(\d+(?:\.\d+)?)(?=\s*(?:[)(,;:'\"’]|$|just\b|"
+_BARE_COUNT = re.compile(rf"(?<![\w{CURRENCY_SYMBOLS}])(?:{_LIMIT_WORDS})\s+((?:{NUMBER}))(?!\d|,\d)(?=\s*(?:[)(,;:'\"’]|$|just\b|"
                          r"and\b|or\b|is\b|are\b))", re.I)
 _STATUS_CONTEXT = re.compile(r"status|http|respon|code|return|answer", re.I)
-_QUANTITY = re.compile(rf"(?P<cur>[{CURRENCY_SYMBOLS}])?\s?(?P<num>{NUMBER})(?:st|nd|rd|th)?\s?(?P<pct>%)?"
+_QUANTITY = re.compile(rf"(?<![\d:.,])(?P<cur>[{CURRENCY_SYMBOLS}])?\s?(?P<num>{NUMBER})(?!:\d)(?:st|nd|rd|th)?\s?(?P<pct>%)?"
                        rf"(?:\s*(?P<unit>{UNITS})\b|\s+(?P<noun>(?:[a-z][\w-]*\s+){{0,2}}?[a-z][\w-]*?)s?\b)?", re.I)
 
 
@@ -139,6 +147,63 @@ def bare_verb(text: str) -> bool:
     return not re.fullmatch(r"(?:is|are|was|were|has|have|had|can|does|did|[a-z]+(?<!s)s)", second)
 
 
+_ORDINAL_OF = re.compile(r"\b\d+(?:st|nd|rd|th)\s+([A-Za-z]+)(?:\s+(per|a|an|each|every)\s+([A-Za-z]+))?", re.I)
+_TIME_WORDS = frozenset("second sec minute min hour hr day week fortnight month year".split())
+_SYMBOL_MISSPELT = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:(?:kb|mb|gb|tb)\b|(?:ms|kb|mb|gb|tb|px)s\b)", re.I)
+_METHOD_PATH = r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+/[^\s]*"
+_GLUED = re.compile(_METHOD_PATH + r"\s+(?:(?:the|a|an|this|its|their|each|every)\s+(?!\w+\s+(?:of|to|for)\b)(?=\w+\s+[a-z]+s\b)"
+                    r"|(?P<cap>[A-Z][a-z]+)\b|[a-z][A-Z]{2,}\b)")
+_QUANTITY_CONDITION = re.compile(r"\b(?:when|if)\s+(?:" + NUMBER + r")\s*(?:%|(?:" + UNITS + r")\b)(?:\s*[(.,;:)]|\s+(?:with|and|for)\b|$)", re.I)
+_REPEATED_WORD = re.compile(r"(?<![\w-])([A-Za-z]{2,})\s+\1(?![\w-])", re.I)
+
+
+def unit_misread(text: str) -> bool:
+    """A unit or a rate said as an ordinal ('a 301st m', 'a 121st request per minute'), or a size
+    symbol in lower case or with a plural ('6 mb', '2 MBs')."""
+    for m in _ORDINAL_OF.finditer(text):
+        word = m.group(1)
+        unit = canonical_unit(word)
+        if word.lower() in UNIT_SYMBOLS or len(word) == 1 or unit in MEASURE_UNITS:
+            return True
+        if m.group(2) and canonical_unit(m.group(3)) in {canonical_unit(w) for w in _TIME_WORDS}:
+            return True  # a rate: '121 requests per minute', never 'a 121st request per minute'
+    for m in _SYMBOL_MISSPELT.finditer(text):
+        if not re.search(r"KB|MB|GB|TB", m.group(0)) or m.group(0).endswith("s"):
+            return True
+    return False
+
+
+def glued_endpoint(text: str) -> bool:
+    """An endpoint run into a sentence of its own: 'GET /x Returns 404', 'GET /x the endpoint
+    responds', 'POST /x pOST /x accepts'."""
+    for m in _GLUED.finditer(text):
+        cap = m.group("cap")
+        if cap and cap.lower() not in _COMMON_START and not re.fullmatch(r"[A-Z][a-z]+s", cap):
+            continue  # a name after the endpoint ('GET /x Monday ...') is fine; 'Returns' is not
+        return True
+    return False
+
+
+def quantity_condition(text: str) -> bool:
+    """A condition that is only a quantity ('when 30 seconds')."""
+    return bool(_QUANTITY_CONDITION.search(text))
+
+
+def repeated_word(text: str) -> bool:
+    return any(not m.group(1).isdigit() and m.group(1).lower() not in {"that", "had", "is"}
+               for m in _REPEATED_WORD.finditer(text))
+
+
+def _text_defects(text: str) -> set[str]:
+    """The defects a name or a step's text shows on its own."""
+    found = set()
+    for name, check in (("unit_misread", unit_misread), ("glued_endpoint", glued_endpoint),
+                        ("quantity_condition", quantity_condition), ("repeated_word", repeated_word)):
+        if check(text):
+            found.add(name)
+    return found
+
+
 def placeholder(text: str) -> bool:
     return bool(_PLACEHOLDER.search(text.strip()))
 
@@ -166,8 +231,10 @@ def scenario_defects(scenario: dict[str, Any]) -> set[str]:
             found.add("placeholder_data")
         if bare_count(text):
             found.add("count_without_noun")
+        found |= _text_defects(text)
     if bare_count(scenario.get("name", "")):
         found.add("count_without_noun")
+    found |= _text_defects(scenario.get("name", ""))
     return found
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from agent.review.values import CURRENCY_SYMBOLS, NUMBER, UNITS, base_quantity, canonical_unit
+from agent.review.values import CURRENCY_SYMBOLS, MEASURE_UNITS, NUMBER, UNITS, base_quantity, canonical_unit, unit_text
 
 _NUM = r"(?P<cur>[" + CURRENCY_SYMBOLS + r"])?\s?(?P<num>" + NUMBER + r")\s?(?P<pct>%)?"
 _UNIT = r"(?:\s*(?P<unit>" + UNITS + r")\b)?"
@@ -23,13 +23,15 @@ _UNIT = r"(?:\s*(?P<unit>" + UNITS + r")\b)?"
 # lt = strictly below.
 _PATTERNS: list[tuple[str, str]] = [
     (r"\b(?:up to|at most|no more than|not more than|maximum(?: of)?|max(?:imum)?\.?|a maximum of|"
-     r"not (?:to )?exceed(?:ing)?|within|limited to|capped at|cap of|no later than)\s+" + _NUM + _UNIT, "max"),
+     r"not (?:to )?exceed(?:ing)?|within|limited to|capped at|cap of|no later than|"
+     r"(?:no|not) (?:larger|bigger|longer|greater|higher|slower) than)\s+" + _NUM + _UNIT, "max"),
     (r"(?:<=|≤)\s*" + _NUM + _UNIT, "max"),
     (_NUM + _UNIT + r"\s+(?:or less|or fewer|or under|at most|maximum)\b", "max"),
     (r"\b(?:at least|no less than|not less than|minimum(?: of)?|min\.?|a minimum of|no fewer than)\s+" + _NUM + _UNIT, "min"),
     (r"(?:>=|≥)\s*" + _NUM + _UNIT, "min"),
     (_NUM + _UNIT + r"\s+or (?:more|greater|over|above)\b", "min"),
-    (r"\b(?:more than|greater than|over|above|exceeds?|exceeding|in excess of)\s+" + _NUM + _UNIT, "gt"),
+    (r"\b(?:more than|greater than|larger than|bigger than|longer than|over|above|exceeds?|exceeding|in excess of)\s+"
+     + _NUM + _UNIT, "gt"),
     (r"(?<![<>=])>\s*" + _NUM + _UNIT, "gt"),
     (r"\b(?:less than|fewer than|under|below|before)\s+" + _NUM + _UNIT, "lt"),
     # a count that triggers the outcome: "after 3 failed attempts in a row the account is locked" (3 or more)
@@ -46,6 +48,10 @@ _RANGE = re.compile(
 )
 _COUNTED_BEFORE = re.compile(r"\b(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|one|two|three|four|five)"
                              r"\s+(?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*s?\s*$", re.I)
+_ORDINAL_MAX = 99
+"""Above this a count one past its maximum is said as a number ("10001 contacts"), not "a 10001st contact"."""
+_RATE = re.compile(r"^(?:per|a|an|each|every)\s+(?:(?:business |working |calendar )?day|week|fortnight|month|year|"
+                   r"hour|hr|minute|min|second|sec)\b", re.I)
 _TIME = re.compile(r"\b(before|after|by|no later than)\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b", re.I)
 
 
@@ -59,32 +65,41 @@ class Limit:
     phrase: str  # the words as written, e.g. "up to 21 days"
     noun: str = ""  # what a count counts, e.g. "payment extensions" (empty for amounts and measures)
     scope: str = ""  # a count's window, e.g. "in any rolling 12 months", "per account"
+    name: str = ""  # the parameter or field a bare value is for, e.g. "pageSize" ("pageSize 101")
 
     def render(self, value: Decimal) -> str:
+        if self.name:
+            return f"{self.name} {value.normalize():f}"
         if self.noun:
-            text = f"{value.normalize():f} {_number_form(self.noun, value)}"
+            number = f"{int(value):,}" if value == value.to_integral() and value >= 1000 and "," in self.phrase \
+                else f"{value.normalize():f}"
+            text = f"{number} {_number_form(self.noun, value)}"
             return f"{text} {self.scope}" if self.scope else text
         if self.currency:
             return f"{self.currency}{value:,.2f}"
         text = f"{value.normalize():f}" if value == value.to_integral() else f"{value}"
+        if value == value.to_integral() and value >= 1000 and "," in self.phrase:
+            text = f"{int(value):,}"  # written as the story writes it: 50,001
         if self.percent:
             text += "%"
         if self.unit:
-            unit = self.unit
-            if value == 1 and unit.endswith("s") and not unit.endswith("ss"):
-                unit = unit[:-1]
-            elif value != 1 and not unit.endswith("s") and unit not in {"per fortnight", "kwh", "mb", "gb"}:
-                unit += "s"
-            text += f" {unit}"
+            text += f" {unit_text(self.unit, value)}"
         return text
 
     def probe_text(self, value: Decimal, inside: bool) -> str:
         """How a probe is named: a count one past its maximum as an ordinal ("a 3rd payment
         extension in any rolling 12 months"), anything else as the value with its unit."""
-        if self.noun and not inside and self.kind == "max" and value == value.to_integral():
+        if self.noun and not inside and self.kind == "max" and value == value.to_integral() and not self.rate \
+                and value <= _ORDINAL_MAX:
             text = f"a {_ordinal(int(value))} {_number_form(self.noun, Decimal(1))}"
             return f"{text} {self.scope}" if self.scope else text
         return self.render(value)
+
+    @property
+    def rate(self) -> bool:
+        """A count per unit of time ("120 requests per minute") is a rate: a quantity, probed as
+        "121 requests per minute", never as an ordinal."""
+        return bool(_RATE.match(self.scope))
 
     @property
     def step(self) -> Decimal:
@@ -130,6 +145,9 @@ def _dec(num: str) -> Decimal:
 def limit_key(lim: Limit) -> tuple:
     """What makes two limits the same: "35 calendar days" and "35 days" are one limit, and so are
     "12 months" and "1 year"; an amount or a percentage keeps its unit as written."""
+    # "at most 5 MB" and "larger than 5 MB" are one boundary: 5 MB accepted, 6 MB not
+    kind = {"gt": "max", "lt": "min"}.get(lim.kind, lim.kind)
+    lim = Limit(kind, lim.value, lim.unit, lim.currency, lim.percent, lim.phrase, lim.noun, lim.scope)
     if lim.currency or lim.percent:
         return (lim.kind, lim.value.normalize(), canonical_unit(lim.unit), "", lim.currency, lim.percent)
     if lim.noun:  # a count: what is counted ("payment extensions" and "extensions" are one)
@@ -139,8 +157,7 @@ def limit_key(lim: Limit) -> tuple:
 
 
 # units that measure (a count of them needs no other noun); other units are counted things
-_MEASURES = {"business day", "day", "week", "fortnight", "month", "year", "hour", "minute", "second",
-             "character", "digit", "kwh", "mwh", "kw", "kb", "mb", "gb", "cent", "dollar", "percent"}
+_MEASURES = MEASURE_UNITS
 _NOT_NOUN = set("""in per within during of for on at to from with by and or but is are was were be been can
 cannot may must should shall will would could than that which who whom whose the a an any each every no
 before after over under above below between until unless if when while so as it they this these those
@@ -192,10 +209,16 @@ def _number_form(noun: str, value: Decimal) -> str:
 def _noun_words(tail: str) -> str:
     """The noun right after a number ('authorised persons per account' -> 'authorised persons')."""
     words = []
-    for word in re.findall(r"[A-Za-z][\w'-]*|\S", tail)[:4]:
+    tokens = re.findall(r"[A-Za-z][\w'-]*|\S", tail)
+    for word in tokens[:4]:
         if not re.fullmatch(r"[A-Za-z][\w'-]*", word) or word.lower() in _NOT_NOUN:
             break
         words.append(word)
+    following = tokens[len(words)].lower() if len(tokens) > len(words) else ""
+    # a plural noun before a window or the end ('3 reset links per hour') keeps its last word
+    if following in {"", ".", ",", ";", ")", "per", "in", "each", "every", "within", "during", "at", "a", "an"} \
+            and len(words) > 1 and re.fullmatch(r"[a-z]+s", words[-1]):
+        return " ".join(words)
     # a verb right after ('2 attempts lock', '3 days passed') is not part of the noun
     while len(words) > 1 and re.fullmatch(r"[a-z]+(?:ed|s)", words[-1]) and not words[-1].endswith(("ss", "ns", "ts",
                                                                                                     "rs", "ys", "ds")):
@@ -242,6 +265,19 @@ def _count_noun(text: str, start: int, end: int, unit: str) -> tuple[str, str, i
     return noun, scope, used
 
 
+_FIELD_NAME = re.compile(r"(?:`(?P<quoted>[A-Za-z_][\w.-]*)`|\b(?P<code>[a-z]+[A-Z_][\w]*|[A-Za-z_]\w*(?=\s+(?:query |path |body )?"
+                         r"(?:parameter|field|header)\b)))(?:\s+(?:query |path |body )?(?:parameter|field|header|value))?"
+                         r"\s+(?:(?:must|should|shall|has to|needs to|can|may)\s+)?(?:be\s+|is\s+|are\s+)?$")
+
+
+def _field_name(text: str, start: int) -> str:
+    """The parameter a bare value is for, named just before its limit ("the pageSize parameter must
+    be between 1 and 100", "`limit` is at most 50"), or ''."""
+    before = re.split(r"[.;:!?]\s", text[:start])[-1]
+    m = _FIELD_NAME.search(before)
+    return (m.group("quoted") or m.group("code")) if m else ""
+
+
 def find_limits(text: str) -> list[Limit]:
     """Every numeric limit in the text, in order, without duplicates."""
     found: list[tuple[int, Limit]] = []
@@ -250,8 +286,14 @@ def find_limits(text: str) -> list[Limit]:
         cur = m.group("a_cur") or m.group("b_cur") or ""
         unit = (m.group("b_unit") or m.group("a_unit") or "").lower()
         pct = bool(m.group("a_pct") or m.group("b_pct"))
-        found.append((m.start(), Limit("min", _dec(m.group("a_num")), unit, cur, pct, m.group(0))))
-        found.append((m.start() + 1, Limit("max", _dec(m.group("b_num")), unit, cur, pct, m.group(0))))
+        # a range's noun is the one after it ("between 1 and 10,000 contacts"), never a label before it
+        noun, scope, used = ("", "", m.end()) if cur or pct or not _noun_words(text[m.end():]) \
+            else _count_noun(text, m.start(), m.end(), unit)
+        noun = "" if noun.startswith("of ") else noun
+        phrase = " ".join(text[m.start():used].split()) if noun else m.group(0).strip()
+        name = "" if noun or unit or cur or pct else _field_name(text, m.start())
+        found.append((m.start(), Limit("min", _dec(m.group("a_num")), unit, cur, pct, phrase, noun, scope, name)))
+        found.append((m.start() + 1, Limit("max", _dec(m.group("b_num")), unit, cur, pct, phrase, noun, scope, name)))
         taken.append(m.span())
     for pattern, kind in _PATTERNS:
         for m in re.finditer(pattern, text, re.I):
@@ -271,7 +313,8 @@ def find_limits(text: str) -> list[Limit]:
             if m.group(0).lower().startswith("within") and _COUNTED_BEFORE.search(text[:m.start()]):
                 continue  # "a third payment extension within 12 months": the window of a count, not a limit
             cur, pct = m.group("cur") or "", bool(m.group("pct"))
-            noun, scope, used = ("", "", m.end()) if cur or pct else _count_noun(text, m.start(), m.end(), unit)
+            name = "" if cur or pct or unit or _noun_words(text[m.end():]) else _field_name(text, m.start())
+            noun, scope, used = ("", "", m.end()) if cur or pct or name else _count_noun(text, m.start(), m.end(), unit)
             measure = re.match(rf"\s*({UNITS})\b", text[m.end():], re.I)
             if re.match(r"after|must|needs?|has|have|required", m.group(0), re.I) and (
                     not noun or (measure and canonical_unit(measure.group(1).lower()) in _MEASURES)):
@@ -281,7 +324,7 @@ def find_limits(text: str) -> list[Limit]:
                 written = " ".join(text[m.start():used].split())
                 phrase = written if noun.split(" ")[-1] in written else \
                     f"{phrase} {noun}" + (f" {scope}" if scope and scope not in phrase else "")
-            found.append((m.start(), Limit(kind, _dec(num), unit, cur, pct, phrase, noun, scope)))
+            found.append((m.start(), Limit(kind, _dec(num), unit, cur, pct, phrase, noun, scope, name)))
             taken.append((m.start(), max(m.end(), used)))
     seen, out = set(), []
     for _, lim in sorted(found, key=lambda x: x[0]):

@@ -15,6 +15,7 @@ from agent.generation.phrasing import (
     behaviour_phrase,
     clauses,
     clean,
+    criterion_sentence,
     declarative,
     is_negative,
     sentence,
@@ -79,7 +80,8 @@ def _label(c: AcceptanceCriterion) -> str:
         name = re.match(r"^\s*Scenario(?: Outline)?:\s*(.+)$", c.text.splitlines()[0] if c.text else "", re.I)
         if name:
             return name.group(1).strip()
-    clause = clauses(c.text)[0] if clauses(c.text) else c.text
+    text = criterion_sentence(c)
+    clause = clauses(text)[0] if clauses(text) else text
     b = split_behaviour(clause)
     return b.phrase if b.condition else behaviour_phrase(clause)
 

@@ -23,7 +23,9 @@ _NEGATIVE = re.compile(
     re.I,
 )
 _CONDITION_LEAD = re.compile(r"^(?:if|when|whenever|where|once|after|given|for|unless|in case)\b\s*(.+?),\s*(.+)$", re.I)
-_CONDITION_TAIL = re.compile(r"^(.+?)\s+\b(if|when|whenever|where|once|after|unless|in case|provided that)\b\s+(.+)$", re.I)
+# 'time out after 30 seconds': a duration after 'after'/'once' is part of the outcome, not its condition
+_CONDITION_TAIL = re.compile(r"^(.+?)\s+\b(if|when|whenever|where|once(?!\s+\d)|after(?!\s+(?:\d|an?\s+(?:hour|minute|"
+                             r"second|day|week|month|year)\b))|unless|in case|provided that)\b\s+(.+)$", re.I)
 
 
 @dataclass
@@ -114,7 +116,7 @@ def declarative(text: str, subject: str = "the system") -> str:
     t = re.sub(r"^Produces:\s*", "The response content type is ", t, flags=re.I)
     first = t.split(" ", 1)[0].lower() if t else ""
     if first in {"returns", "responds", "displays", "shows", "sends", "creates", "updates", "rejects"}:
-        t = f"{subject} {t}"
+        t = f"{subject} {t[0].lower()}{t[1:]}"  # 'Returns 404' -> 'the API returns 404
     elif first in {"return", "respond", "display", "show", "send", "create", "update", "reject", "record",
                    "set", "raise", "log", "notify", "prompt", "block", "allow", "prevent", "save"}:
         rest = t.split(" ", 1)[1] if " " in t else ""
@@ -274,8 +276,8 @@ def _complete(head: str) -> bool:
     """Whether a shortened wording still says something: a finite verb of its own (not only the one
     of a relative clause: 'a card holder name that does not match the account holder' says
     nothing yet), and no dangling word at its end."""
-    if _DANGLING.search(head):
-        return False
+    if _DANGLING.search(head) or re.search(r"\bbetween\s+\S+$", head, re.I):
+        return False  # nor half of a range ('between 12' of 'between 12 and 64 characters')
     rel = re.search(r"\b(?:that|which|who|whose)\b", head)
     if rel and not _FINITE.search(head[:rel.start()]):
         return len([m for m in _FINITE.finditer(head[rel.end():]) if not m.group(0).endswith("ed")]) >= 2
@@ -337,3 +339,55 @@ def shorten(text: str, limit: int) -> str:
     if lead:  # the condition in front goes before the sentence is cut
         return shorten(masked[lead.end():], limit)
     return head
+
+
+_SELF_SUBJECT = re.compile(r"^(?:the|this|that) (?:endpoint|api|service|operation|resource|call)\s+|^it\s+", re.I)
+_VERB_LEAD = re.compile(r"^(?:[a-z]+(?<!s)s|is|has|does|can|cannot|must|should|will)\s+"
+                        r"(?=\d|[A-Z]{2}|(?:the|a|an|no|only|at|up|within|with|in|to|under|by|from|all|its|their|"
+                        r"every|each|on|for|more|less|fewer|an?)\b)|^(?:returns|responds|answers|accepts|allows|"
+                        r"rejects|refuses|lists|creates|updates|deletes|revokes|gives|sends|stays|times out)\b")
+_REQUESTS_SUBJECT = re.compile(r"^(?:requests|calls|responses)\s+(?=[a-z])", re.I)
+
+
+def endpoint_behaviour(method: str, endpoint: str, outcome: str, condition: str = "", conj: str = "when") -> str:
+    """One sentence about an endpoint: 'GET /x responds within 300 ms', never 'GET /x the endpoint
+    responds' or 'GET /x Returns 404'. An outcome about the endpoint itself (its verb, 'the
+    endpoint ...', 'it ...') takes the endpoint as its subject; requests take it as their object
+    ('requests to GET /x time out after 30 seconds'); any other subject keeps its own sentence
+    and names the endpoint after it ('the thumbnail is generated within 2 seconds for POST /x')."""
+    call = f"{method} {endpoint}".strip()
+    o = clean(outcome).rstrip(".")
+    o = re.sub(r"^the API\s+", "", o)
+    if call and o.lower().startswith(call.lower()):
+        o = o[len(call):].strip()
+    elif endpoint and o.lower().startswith(endpoint.lower()):
+        o = o[len(endpoint):].strip()
+    o = _SELF_SUBJECT.sub("", o)
+    first = o.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:].islower():
+        o = first.lower() + o[len(first):]  # 'Returns 404' after the endpoint is 'returns 404'
+    m = _REQUESTS_SUBJECT.match(o)
+    if m:
+        text = f"{m.group(0).strip()} to {call} {o[m.end():]}"
+    elif _VERB_LEAD.match(o):
+        text = f"{call} {o}"
+    else:
+        text = f"{o} for {call}"
+    if condition:
+        conj = "when" if conj in {"if", "whenever", "where", "given", "in case", "provided that"} else conj
+        text += f" {conj} {clean(condition).rstrip('.')}"
+    return text
+
+
+_CELL = re.compile(r"^\s*[^:;]{1,40}:\s*(.+?)\s*$")
+
+
+def criterion_sentence(c) -> str:
+    """The words a criterion's titles are made of. A table row without a condition or result
+    column ("Rule: Idle session ends; Limit: after 15 minutes") reads as its cells in order
+    ("Idle session ends after 15 minutes"), not as its column names; any other criterion as written."""
+    if getattr(c, "style", "") != "table" or c.when or c.then:
+        return c.text
+    cells = [m.group(1) for m in (_CELL.match(p) for p in clauses(c.text)) if m]
+    return " ".join(x.rstrip(".") for x in cells) if cells else c.text
+

@@ -26,7 +26,9 @@ from agent.generation.phrasing import (
     behaviour_phrase,
     clauses,
     clean,
+    criterion_sentence,
     declarative,
+    endpoint_behaviour,
     english,
     error_status,
     is_negative,
@@ -92,11 +94,9 @@ class StoryGenerator(Drafting):
                 data = param_data(params)
                 if condition:
                     data = condition_data(self.story, condition, data, test_data)
-                outcome = expected[0].rstrip(".")
-                outcome = outcome[0].lower() + outcome[1:]
                 behaviour = (f"{self.story.method} {self.story.endpoint} succeeds with the required parameters"
-                             if merged_ids else f"{self.story.method} {self.story.endpoint} "
-                             + outcome.replace("the API ", "", 1) + (f" when {clean(condition).rstrip('.')}" if condition else ""))
+                             if merged_ids else endpoint_behaviour(self.story.method or "", self.story.endpoint or "",
+                                                                   expected[0], condition, b.conj))
                 pre = self.base_preconditions(persona)
                 if condition and kind != "negative":
                     pre.append(sentence(condition))
@@ -121,7 +121,7 @@ class StoryGenerator(Drafting):
                 self._gherkin_case(c, ids, persona, kind, confidence, sources, notes, data, "")
             return
         drafts: list[Draft] = []
-        for clause in clauses(c.text):
+        for clause in clauses(criterion_sentence(c)):
             cb = split_behaviour(clause)
             if drafts and not cb.condition and not actor_action(cb.outcome):
                 last = drafts[-1].steps[-1]

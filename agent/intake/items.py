@@ -234,7 +234,8 @@ def _parse_plain(lines: list[_Line], *, rules_only: bool = False) -> list[_Item]
             if not text:
                 continue
             if rules_only:
-                if _is_rule(text):
+                # a line labelled as a criterion ("AC3: ...") is one whatever its wording
+                if _is_rule(text) or re.match(r"AC", bm.group(2)):
                     items.append(_Item("rule", ln.section, [text]))
                 cur = None
                 continue

@@ -129,7 +129,8 @@ def split_sentences(para: str, protect: re.Pattern[str] | None = None) -> list[s
 
 
 _STOPWORDS = {
-    "en": {"the", "is", "are", "and", "when", "if", "to", "of", "with", "must", "should", "be", "an", "not", "user", "then"},
+    "en": {"the", "is", "are", "and", "when", "if", "to", "of", "with", "must", "should", "be", "an", "not", "user", "then",
+           "can", "cannot", "than", "for", "every", "each", "within", "after", "least", "most", "only", "a"},
     "de": {"der", "die", "das", "und", "ist", "wird", "werden", "nicht", "wenn", "mit", "ein", "eine", "den", "dem",
            "auf", "für", "muss", "soll", "kann", "nach", "bei", "zu", "im", "angezeigt"},
     "fr": {"le", "les", "est", "et", "une", "des", "du", "si", "quand", "lorsque", "doit", "pas", "avec", "pour",

@@ -54,7 +54,9 @@ _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _WIKI_HEADING = re.compile(r"^\s*h([1-6])\.\s+(.+?)\s*$")
 _BOLD_LINE = re.compile(r"^\s*(\*\*|__|\*|_)([^*_]+?)\1\s*:?\s*$")
 _COLON_LINE = re.compile(r"^((?![a-z])[^\W\d_][^.!?:\uff1a|`]{0,70}?)\s*[:\uff1a]\s*$")  # a capital or caseless letter
-_BULLET = re.compile(r"^(\s*)([-*+\u2022\u2023\u25e6\u25aa\u00b7]|\d{1,3}[.)]|\(\d{1,3}\)|[a-h]\))\s+(.*)$")
+# a list marker: a bullet, "1." / "1)" / "(1)" / "a)", or a numbered criterion label ("AC1:", "AC-2", "AC 3.")
+_BULLET = re.compile(r"^(\s*)([-*+\u2022\u2023\u25e6\u25aa\u00b7]|\d{1,3}[.)]|\(\d{1,3}\)|[a-h]\)|"
+                     r"AC[- ]?\d{1,3}[.:)]?)\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 AC, NON, REQ, UNKNOWN = "ac", "non", "request", "unknown"

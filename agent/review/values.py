@@ -24,6 +24,7 @@ _UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {
     "hour": ("hours?", "hrs?"),
     "minute": ("minutes?", "mins?"),
     "second": ("seconds?", "secs?"),
+    "millisecond": ("milliseconds?", "msecs?", "ms"),
     "attempt": ("attempts?", "tries", "times"),
     "character": ("characters?", "chars?"),
     "digit": ("digits?",),
@@ -33,7 +34,9 @@ _UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {
     "extension": ("extensions?",),
     "request": ("requests?",),
     "kwh": ("kwh",), "mwh": ("mwh",), "kw": ("kw",),
-    "kb": ("kb",), "mb": ("mb",), "gb": ("gb",),
+    "kb": ("kb", "kilobytes?"), "mb": ("mb", "megabytes?"), "gb": ("gb", "gigabytes?"), "tb": ("tb", "terabytes?"),
+    "byte": ("bytes?",),
+    "pixel": ("pixels?", "px"),
     "cent": ("cents?",),
     "dollar": ("dollars?",),
     "percent": ("percent",),
@@ -42,6 +45,31 @@ UNITS = "|".join(s for spellings in _UNIT_SPELLINGS.values() for s in spellings)
 """Every unit spelling, as one regex alternation (no group)."""
 
 _CANONICAL = [(re.compile(rf"^(?:{'|'.join(spellings)})$", re.I), unit) for unit, spellings in _UNIT_SPELLINGS.items()]
+
+
+# units written as symbols: shown in this form and never given a plural ("301 ms", "6 MB", not "301st m")
+UNIT_SYMBOLS: dict[str, str] = {"ms": "ms", "msec": "ms", "msecs": "ms", "kb": "KB", "mb": "MB", "gb": "GB",
+                                "tb": "TB", "px": "px", "kwh": "kWh", "mwh": "MWh", "kw": "kW"}
+# units that measure a quantity (a duration, a size, a share): a number of them is never a count of things
+MEASURE_UNITS = frozenset({"business day", "day", "week", "fortnight", "month", "year", "hour", "minute", "second",
+                           "millisecond", "character", "digit", "kwh", "mwh", "kw", "kb", "mb", "gb", "tb", "byte",
+                           "pixel", "cent", "dollar", "percent"})
+
+
+def unit_text(unit: str, value) -> str:
+    """A unit as it is written next to `value`: a symbol in its usual form ("MB", "ms"), a word in
+    the number `value` needs ("1 second", "31 seconds")."""
+    unit = (unit or "").strip()
+    symbol = UNIT_SYMBOLS.get(unit.lower())
+    if symbol:
+        return symbol
+    if unit.lower() == "per fortnight":
+        return unit
+    if value == 1 and unit.endswith("s") and not unit.endswith("ss"):
+        return unit[:-1]
+    if value != 1 and not unit.endswith("s"):
+        return unit + "s"
+    return unit
 
 
 def canonical_unit(text: str) -> str:

@@ -60,7 +60,8 @@ def test_style_defects_and_precision_reach_the_totals(scorer):
     # the renderer writes the step as a sentence ("When I inspect ...", "Then the API ..."), so
     # what is left to find is the cut title and the placeholder
     assert s.style == {"truncated_name": 1, "step_case": 0, "bare_when": 0, "repeated_step": 0,
-                       "placeholder_data": 1, "count_without_noun": 0, "limit_probed_twice": 0}
+                       "placeholder_data": 1, "count_without_noun": 0, "limit_probed_twice": 0,
+                       "unit_misread": 0, "glued_endpoint": 0, "quantity_condition": 0, "repeated_word": 0}
     m = aggregate([s])
     assert m["style_defect_rate"] == 1.0 and m["style_truncated_name"] == 1
     assert m["status_code_recall"] == 1.0 and m["reference_precision"] == 1.0

@@ -46,7 +46,8 @@ def test_each_defect_is_counted_once_per_scenario():
     got = style_counts(MACHINE)
     assert got.scenarios == 2 and got.defective == 2
     assert got.counts == {"truncated_name": 2, "step_case": 1, "bare_when": 1, "repeated_step": 1,
-                          "placeholder_data": 2, "count_without_noun": 0, "limit_probed_twice": 0}
+                          "placeholder_data": 2, "count_without_noun": 0, "limit_probed_twice": 0,
+                          "unit_misread": 0, "glued_endpoint": 0, "quantity_condition": 0, "repeated_word": 0}
 
 
 def test_sentences_names_and_concrete_data_are_not_defects():
@@ -123,3 +124,86 @@ def test_twelve_months_and_one_year_are_one_probe_but_365_days_another():
         return "Feature: Window" + body
     assert style_counts(feature("12 months", "1 year")).counts["limit_probed_twice"] == 1
     assert style_counts(feature("12 months", "365 days", "13 months")).counts["limit_probed_twice"] == 0
+
+
+UNSEEN_DEFECTS = """Feature: Wallet lookup
+  Scenario: Verify that the endpoint responds within 300 ms with a 301st m (just outside 'within 300 ms')
+    Given I am an API consumer
+    When I send a GET request to /wallets/42
+    Then the API answers after more than 300 ms
+
+  Scenario: Verify that GET /wallets/{id} the endpoint responds within 300 ms for 95% of requests
+    Given I am an API consumer
+    When I send a GET request to /wallets/42
+    Then the API answers within 300 ms
+
+  Scenario: Verify that GET /wallets/{id} Returns 404 when the wallet does not exist
+    Given I am an API consumer
+    When I send a GET request to /wallets/0
+    Then the API answers 404
+
+  Scenario: Verify that GET /wallets/{id} requests time out when 30 seconds
+    Given I am an API consumer
+    When I send a GET request to /wallets/42
+    Then the the request times out
+
+  Scenario: Verify that POST /avatar accepts JPEG with 6 mb (just outside 'no more than 5 MB')
+    Given I am a member
+    When I upload a picture of 6 mb
+    Then the upload is refused
+
+  Scenario: Verify that GET /search allows with a 121st request per minute (just outside the limit)
+    Given I am an API consumer
+    When I send 121 requests in one minute
+    Then the API answers 429
+"""
+
+UNSEEN_WRITTEN = """Feature: Wallet lookup
+  Scenario: Verify that GET /wallets/{id} responds within 300 ms with 301 ms (just outside 'within 300 ms')
+    Given I am an API consumer
+    When I send a GET request to /wallets/42
+    Then the API answers within 300 ms
+
+  Scenario: Verify that requests to GET /wallets/{id} time out after 30 seconds
+    Given I am an API consumer
+    When I send a GET request to /wallets/42 that takes 31 seconds
+    Then the request times out
+
+  Scenario: Verify that POST /avatar rejects a picture of 6 MB
+    Given I am a member
+    When I upload a picture of 6 MB
+    Then the upload is refused
+
+  Scenario: Verify that GET /search refuses 121 requests per minute
+    Given I am an API consumer
+    When I send 121 requests in one minute
+    Then the API answers 429
+
+  Scenario: Verify that the account gets a 3rd payment extension in any rolling 12 months
+    Given I am an agent
+    When I grant a 3rd payment extension
+    Then the extension is refused
+"""
+
+
+def test_the_defects_of_unseen_rest_tickets_are_counted():
+    got = style_counts(UNSEEN_DEFECTS)
+    assert got.scenarios == 6 and got.defective == 6, got.counts
+    # a unit as an ordinal (twice: 'a 301st m', 'a 121st request per minute'), a lower-case size symbol
+    assert got.counts["unit_misread"] == 3
+    # 'GET /x the endpoint responds', 'GET /x Returns 404'
+    assert got.counts["glued_endpoint"] == 2
+    assert got.counts["quantity_condition"] == 1 and got.counts["repeated_word"] == 1
+
+
+def test_quantities_with_units_and_one_sentence_titles_are_not_defects():
+    got = style_counts(UNSEEN_WRITTEN)
+    assert got.scenarios == 5 and got.defective == 0, got.counts
+
+
+def test_times_of_day_and_hyphenated_words_are_not_misread():
+    from agent.evaluation.style import quantities, repeated_word
+    # two probes of one time-of-day rule are not "the same quantity twice"
+    assert quantities("with at 3:01 pm (just inside 'after 3:00 pm')") == []
+    assert not repeated_word("Register life support equipment during move-in in the service console")
+    assert repeated_word("Then the the request times out")

@@ -48,7 +48,19 @@ def test_the_same_limit_in_two_spellings_is_probed_once_under_the_first_criterio
     ("A basket holds no more than 20 items per order.", "20 items per order", "a 21st item per order"),
     ("Maximum authorised persons per account: up to 2", "2 authorised persons per account",
      "a 3rd authorised person per account"),
-    ("The number of retries must not exceed 4 per hour.", "4 retries per hour", "a 5th retry per hour"),
+    # a count per unit of time is a rate: a quantity, never an ordinal
+    ("The number of retries must not exceed 4 per hour.", "4 retries per hour", "5 retries per hour"),
+    ("GET /search allows at most 120 requests per minute per API key", "120 requests per minute",
+     "121 requests per minute"),
+    # durations, sizes and shares are quantities with units: 300 ms / 301 ms, never "a 301st m"
+    ("The endpoint responds within 300 ms for 95% of requests", "300 ms", "301 ms"),
+    ("Requests time out after no more than 30 seconds", "30 seconds", "31 seconds"),
+    ("The upload is at most 5 MB", "5 MB", "6 MB"),
+    ("A webhook payload is no larger than 256 KB.", "256 KB", "257 KB"),
+    ("The image must be at most 640 px wide", "640 px", "641 px"),
+    ("An import file holds no more than 10,000 contacts", "10,000 contacts", "10,001 contacts"),
+    # a bare value of a named parameter is said with its name
+    ("`limit` must be at most 50", "limit 50", "limit 51"),
     ("The caller must answer at least 2 of the 3 identifiers.", "2 of the 3 identifiers", "1 of the 3 identifiers"),
     ("A team has at least 3 players on the pitch.", "3 players", "2 players"),
 ])
@@ -69,3 +81,9 @@ def test_amounts_and_measures_need_no_noun():
     lims = find_limits("The balance must be at least $50.00 and the term up to 52 weeks, a discount below 15%.")
     assert [lim.probe_text(v, i) for lim in lims for v, i in lim.probes()] == [
         "$50.00", "$49.99", "52 weeks", "53 weeks", "14%", "15%"]
+
+
+def test_a_range_of_a_named_parameter_probes_the_parameter_with_each_edge():
+    lims = find_limits("The pageSize parameter must be between 1 and 100")
+    probes = [lim.probe_text(v, inside) for lim in lims for v, inside in lim.probes()]
+    assert probes == ["pageSize 1", "pageSize 0", "pageSize 100", "pageSize 101"]
