@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from agent.generation.phrasing import clean, clauses, is_negative, mask_quotes, shorten, split_behaviour, unmask
 from agent.models import Flow, FlowLink, Story
@@ -234,15 +235,22 @@ def _need_texts(story: Story) -> list[tuple[str | None, str]]:
     return texts + ([(None, want)] if want else [])
 
 
-def needs(story: Story, mention: Mention) -> tuple[str | None, str] | None:
-    """Where `story` needs the record or state `mention` names: (criterion id, its words), or None."""
-    own = {m.key for m in produced(story) if not m.state}
+def _masked_need_texts(story: Story) -> list[tuple[str | None, str, Any]]:
+    """The story's need texts as `needs` searches them: (criterion id, typed text with quotes masked, quotes)."""
+    return [(cid, *mask_quotes(_typed(text))) for cid, text in _need_texts(story)]
+
+
+def needs(story: Story, mention: Mention, made: list[Mention] | None = None,
+          texts: list[tuple[str | None, str, Any]] | None = None) -> tuple[str | None, str] | None:
+    """Where `story` needs the record or state `mention` names: (criterion id, its words), or None.
+    `made` and `texts`: `produced(story)` and `_masked_need_texts(story)`, when the caller has them
+    already (find_links reads each story once, not once per pair)."""
+    own = {m.key for m in (produced(story) if made is None else made) if not m.state}
     if not mention.state and mention.key in own:
         return None  # the story makes its own
     head = r"[\s-]+".join(re.escape(w) + ("s?" if i == len(mention.key) - 1 else "")
                           for i, w in enumerate(mention.key))
-    for cid, text in _need_texts(story):
-        masked, quotes = mask_quotes(_typed(text))
+    for cid, masked, quotes in (_masked_need_texts(story) if texts is None else texts):
         if mention.state:
             state = re.escape(mention.verb)
             near = (rf"\b{state}\s+(?:{_WORD}\s+)?{head}\b|\b{head}(?:'s)?\s+(?:\w+\s+)?(?:is|are|has been|have been|"
@@ -300,13 +308,15 @@ def find_links(stories: list[Story]) -> list[FlowLink]:
         return _rest_links(usable)
     order = {s.key: n for n, s in enumerate(usable)}
     found: dict[tuple[str, str], FlowLink] = {}
+    made = {s.key: produced(s) for s in usable}  # each story read once, not once per pair
+    texts = {s.key: _masked_need_texts(s) for s in usable}
     for a in usable:
         # the most specific first ('Sales Order' before the summary's 'order'), criteria before the summary
-        for m in sorted(produced(a), key=lambda m: (m.criterion_id is None, -len(m.key))):
+        for m in sorted(made[a.key], key=lambda m: (m.criterion_id is None, -len(m.key))):
             for b in usable:
                 if b.key == a.key or (a.key, b.key) in found:
                     continue
-                need = needs(b, m)
+                need = needs(b, m, made[b.key], texts[b.key])
                 if need:
                     found[(a.key, b.key)] = FlowLink(source=a.key, target=b.key,
                                                      what=f"{m.what} {m.verb}" if m.state else m.what,
@@ -351,7 +361,14 @@ def checked_flows(flows: list[Flow], stories: list[Story]) -> tuple[list[Flow], 
     """A planned flow (a model's, say) kept only where every story after the first starts from
     what an earlier one produced: the link it states, or else the one the rules find. Returns
     (flows kept, with their links; one line per flow dropped, saying why)."""
-    rules = {(lk.source, lk.target): lk for lk in find_links(stories)}
+    found: dict[tuple[str, str], FlowLink] | None = None
+
+    def rules() -> dict[tuple[str, str], FlowLink]:  # found only when a flow leaves a link unstated
+        nonlocal found
+        if found is None:
+            found = {(lk.source, lk.target): lk for lk in find_links(stories)}
+        return found
+
     kept, dropped = [], []
     for flow in flows:
         given = {(lk.source, lk.target): lk for lk in flow.links if lk.statement.strip()}
@@ -359,7 +376,7 @@ def checked_flows(flows: list[Flow], stories: list[Story]) -> tuple[list[Flow], 
         for n, key in enumerate(flow.story_keys[1:], start=1):
             earlier = flow.story_keys[:n]
             lk = next((given[(e, key)] for e in earlier if (e, key) in given), None) \
-                or next((rules[(e, key)] for e in earlier if (e, key) in rules), None)
+                or next((rules()[(e, key)] for e in earlier if (e, key) in rules()), None)
             (legs.append(lk) if lk else missing.append(key))
         if missing or len(flow.story_keys) < 2:
             dropped.append(f"{flow.name} ({' -> '.join(flow.story_keys)}): no record, state or document of an "

@@ -24,19 +24,22 @@ def plan(state: State, runtime: Runtime[RunContext]) -> dict[str, Any]:
     t0 = time.perf_counter()
     runtime.context.config.fail_if_asked("plan")
     stories = state["stories"]
-    scope, flows = in_scope(stories), plan_flows(stories)
+    scope = in_scope(stories)
     gen = runtime.context.generator
     if gen is None:
-        return {"scope": scope, "flows": flows, "usage": node_usage("plan", t0)}
+        return {"scope": scope, "flows": plan_flows(stories), "usage": node_usage("plan", t0)}
     outcome = gen.plan(state["epic"], [s for s in stories if s.key in scope])
     findings = list(outcome.findings)
     if outcome.story_keys:
         scope = outcome.story_keys
-        if not outcome.fell_back:
+        if outcome.fell_back:
+            flows = plan_flows(stories)
+        else:  # the rules' plan is only worked out when the model's is not used (it runs beside the branches)
             flows, dropped = checked_flows(outcome.flows, [s for s in stories if s.key in scope])
             findings += [Finding(severity="info", code="flow-unlinked",
                                  message=f"The model's flow {why}; it is not written as a journey.") for why in dropped]
     else:
+        flows = plan_flows(stories)
         findings.append(Finding(severity="warning", code="llm-plan-fallback",
                                 message="The model's plan left no story in scope; every story stays in scope "
                                         "and the flows come from the rules."))
