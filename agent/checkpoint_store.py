@@ -52,10 +52,28 @@ _EMPTY = "empty"
 def connect(path: Any) -> sqlite3.Connection:
     """The checkpoint database, in WAL mode with synchronous=NORMAL from its first commit on (see
     above), shared by the saver's threads."""
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=LOCK_WAIT_S)
+    _while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+LOCK_WAIT_S = 30.0
+"""How long a process waits for another one's lock on the shared checkpoint database."""
+
+
+def _while_locked(step: Any) -> Any:
+    """Run `step`, again while another process holds the database ('database is locked'): SQLite
+    answers a journal-mode change or a schema statement at once with that error, without waiting
+    for the busy timeout, when two workers open the same new database together."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class BatchedSqliteSaver(SqliteSaver):
@@ -115,10 +133,13 @@ class BatchedSqliteSaver(SqliteSaver):
     def setup(self) -> None:
         if self.is_setup:
             return
-        super().setup()  # also WAL mode
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute(_BLOBS_DDL)
-        self.conn.commit()
+        def create() -> None:
+            super(BatchedSqliteSaver, self).setup()  # also WAL mode
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute(_BLOBS_DDL)
+            self.conn.commit()
+
+        _while_locked(create)
 
     # -- checkpoints: the changed channels' values, committed together with the writes before them ---
     def put(self, config: dict, checkpoint: Any, metadata: Any, new_versions: Any) -> dict:

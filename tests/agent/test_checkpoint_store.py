@@ -193,9 +193,9 @@ def test_each_checkpoint_in_the_history_reads_the_values_of_its_own_versions(tmp
     cfg = Configuration(source="sample", data_dir=str(data), out_dir=str(tmp_path / "out"), formats=[],
                         fail_at="review")
     with pytest.raises(InjectedFailure):
-        generate_epic("ER-1", cfg, run_id="hist")
+        generate_epic("ER-8", cfg, run_id="hist")
     with checkpointer(data) as saver:
-        history = list(compile_graph(saver).get_state_history({"configurable": {"thread_id": "ER-1:hist"}}))
+        history = list(compile_graph(saver).get_state_history({"configurable": {"thread_id": "ER-8:hist"}}))
     by_next = {snap.next: snap.values for snap in history}
     after_load = by_next[("assess",)]
     assert after_load["stories"] and not after_load.get("cases"), after_load.get("cases")
